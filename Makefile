@@ -1,0 +1,31 @@
+# The two set-up commands of the README: `make run` and `make test`.
+# Both create .venv/ on first use (and refresh it when pyproject.toml changes).
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+SAMPLE := resources/sample
+
+.PHONY: run test lint bench clean-venv
+
+$(STAMP): pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/wristviewer $(SAMPLE)
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m pytest -m "not slow" -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check wristviewer training tests benchmarks
+	$(VENV)/bin/lint-imports
+
+bench: $(STAMP)
+	$(VENV)/bin/python -m pip install --quiet -e '.[bench]'
+	$(VENV)/bin/python benchmarks/bench_imaging.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,3 @@
+from wristviewer.cli import main
+
+raise SystemExit(main())

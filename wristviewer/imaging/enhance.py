@@ -1,0 +1,93 @@
+"""Contrast enhancement, implemented once: the display and the model preprocessing call these.
+
+CLAHE runs on the full bit depth of the radiograph. OpenCV's ``clipLimit`` is a multiple of
+the mean bin height of its histogram (256 bins for 8-bit input, 65536 for 16-bit). Data
+stored with fewer than 16 bits occupies only ``2**bits`` of the 65536 bins, which would make
+every occupied bin look ``65536 / 2**bits`` times too full and flatten the equalisation. We
+therefore rescale the clip limit so that it always means the same thing: the largest slope
+of the mapping, in grey levels of the source bit depth. An 8-bit image gives the same result
+whether it arrives as 8 or 16 bits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from wristviewer.imaging.radiograph import Window
+
+#: OpenCV's own default clip limit; the paper names no value.
+DEFAULT_CLIP_LIMIT = 2.0
+DEFAULT_TILE_GRID = (8, 8)
+
+
+@dataclass(frozen=True)
+class ClaheSettings:
+    """CLAHE parameters. ``tile_grid`` is (columns, rows) of tiles, as OpenCV takes it."""
+
+    enabled: bool = True
+    clip_limit: float = DEFAULT_CLIP_LIMIT
+    tile_grid: tuple[int, int] = DEFAULT_TILE_GRID
+
+    def __post_init__(self) -> None:
+        if not self.clip_limit > 0:
+            raise ValueError(f"CLAHE clip limit must be positive, got {self.clip_limit}")
+        if len(self.tile_grid) != 2 or min(self.tile_grid) < 1:
+            raise ValueError(f"CLAHE tile grid must be two positive integers, got {self.tile_grid}")
+
+
+def clahe(
+    pixels: np.ndarray,
+    clip_limit: float = DEFAULT_CLIP_LIMIT,
+    tile_grid: tuple[int, int] = DEFAULT_TILE_GRID,
+    bits: int = 8,
+) -> np.ndarray:
+    """Contrast-limited adaptive histogram equalisation.
+
+    ``pixels``: float array (rows, cols) in 0..1. ``bits``: the bit depth the image was stored
+    with (8 for PNG/JPEG, BitsStored for DICOM); the image is quantised to ``2**bits`` levels
+    (at most 16 bits), equalised by OpenCV, and returned as float32 in 0..1.
+    """
+    if pixels.ndim != 2:
+        raise ValueError(f"CLAHE takes a single-channel image, got shape {pixels.shape}")
+    bits = int(min(max(bits, 1), 16))
+    levels = 1 << bits
+    x = np.clip(np.asarray(pixels, dtype=np.float32), 0.0, 1.0)
+    if bits <= 8:
+        q = np.rint(x * (levels - 1)).astype(np.uint8)
+        opencv_clip = float(clip_limit) * 256.0 / levels
+        out_scale = 1.0 / 255.0
+    else:
+        q = np.rint(x * (levels - 1)).astype(np.uint16)
+        opencv_clip = float(clip_limit) * 65536.0 / levels
+        out_scale = 1.0 / 65535.0
+    tiles = (int(tile_grid[0]), int(tile_grid[1]))
+    engine = cv2.createCLAHE(clipLimit=opencv_clip, tileGridSize=tiles)
+    out = engine.apply(np.ascontiguousarray(q))
+    return out.astype(np.float32) * np.float32(out_scale)
+
+
+def apply_clahe(pixels: np.ndarray, settings: ClaheSettings, bits: int) -> np.ndarray:
+    """``clahe`` when ``settings.enabled``, else the pixels unchanged (as float32)."""
+    if not settings.enabled:
+        return pixels.astype(np.float32, copy=False)
+    return clahe(pixels, settings.clip_limit, settings.tile_grid, bits)
+
+
+def apply_window(pixels: np.ndarray, window: Window) -> np.ndarray:
+    """Map ``pixels`` (0..1) through a display window to 0..1 (DICOM PS3.3 C.11.2.1.2 forms)."""
+    c = np.float32(window.center)
+    w = np.float32(max(window.width, 1e-6))
+    x = pixels.astype(np.float32, copy=False)
+    fn = window.function.upper()
+    if fn == "SIGMOID":
+        return (1.0 / (1.0 + np.exp(-4.0 * (x - c) / w))).astype(np.float32)
+    # LINEAR and LINEAR_EXACT agree on a continuous 0..1 scale.
+    return np.clip((x - c) / w + 0.5, 0.0, 1.0).astype(np.float32)
+
+
+def invert(pixels: np.ndarray) -> np.ndarray:
+    """Swap bright and dark (0..1 in, 0..1 out)."""
+    return (np.float32(1.0) - pixels).astype(np.float32, copy=False)

@@ -1,0 +1,96 @@
+"""The plain data the whole application passes around: a radiograph, its view, a study."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+class View(enum.StrEnum):
+    """Projection of a wrist radiograph, in the order a reader hangs them."""
+
+    AP = "AP"
+    PA = "PA"
+    OBLIQUE = "oblique"
+    LATERAL = "lateral"
+    UNKNOWN = "unknown"
+
+    @property
+    def hanging_order(self) -> int:
+        """Sort key: AP/PA first, then obliques, lateral, unknown."""
+        return _HANGING_ORDER[self]
+
+
+_HANGING_ORDER = {View.AP: 0, View.PA: 0, View.OBLIQUE: 1, View.LATERAL: 2, View.UNKNOWN: 3}
+
+
+@dataclass(frozen=True)
+class Window:
+    """A display window on the 0..1 pixel scale of :attr:`Radiograph.pixels`.
+
+    ``function`` is the DICOM VOI LUT function: ``"LINEAR"``, ``"LINEAR_EXACT"`` or ``"SIGMOID"``.
+    """
+
+    center: float = 0.5
+    width: float = 1.0
+    function: str = "LINEAR"
+
+
+@dataclass
+class Radiograph:
+    """One image of a study.
+
+    ``pixels`` is float32, shape (rows, cols), row-major, values in 0..1 with bone bright:
+    MONOCHROME1 is already inverted and the modality LUT applied; the full bit depth is kept
+    (no quantisation to 8 bits). ``window`` is the initial display window from the VOI LUT
+    (or the full range), expressed on that same 0..1 scale.
+    """
+
+    pixels: np.ndarray
+    path: Path
+    format: str  # "DICOM", "PNG", "JPEG", "TIFF"
+    bits_stored: int
+    photometric: str
+    transfer_syntax: str | None = None
+    view: View = View.UNKNOWN
+    laterality: str | None = None  # "L" or "R"
+    pixel_spacing_mm: tuple[float, float] | None = None  # (row spacing, column spacing)
+    body_part: str | None = None
+    study_uid: str | None = None
+    series_uid: str | None = None
+    sop_instance_uid: str | None = None
+    window: Window = field(default_factory=Window)
+    frame_count: int = 1
+
+    @property
+    def rows(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def cols(self) -> int:
+        return int(self.pixels.shape[1])
+
+
+@dataclass
+class Study:
+    """The views of one examination, ordered AP/PA, oblique(s), lateral, unknown.
+
+    ``id`` is the StudyInstanceUID for DICOM, or the folder path for plain images.
+    """
+
+    id: str
+    views: list[Radiograph]
+
+    def sort_views(self) -> None:
+        self.views.sort(key=lambda r: (r.view.hanging_order, str(r.path)))
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file that could not be read, with the sentence saying why."""
+
+    path: Path
+    reason: str

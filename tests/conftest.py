@@ -26,5 +26,5 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def fracatlas() -> Path:
     """The FracAtlas hand/wrist subset beside the checkout (CC BY 4.0, Abedeen et al. 2023)."""
     if not (FRACATLAS / "manifest.csv").is_file():
-        pytest.skip(f"FracAtlas data not found at {FRACATLAS}")
+        pytest.fail(f"FracAtlas data not found at {FRACATLAS}: CI and sessions have ../shared beside the checkout")
     return FRACATLAS

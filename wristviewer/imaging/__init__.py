@@ -5,7 +5,9 @@ numpy, OpenCV and pydicom only: no torch, no Qt.
 
 from wristviewer.imaging.enhance import ClaheSettings, apply_clahe, apply_window, clahe, invert
 from wristviewer.imaging.errors import (
+    CorruptImageError,
     EmptyFileError,
+    FileAccessError,
     ImageTooLargeError,
     ImagingError,
     NonImageDicomError,
@@ -14,10 +16,22 @@ from wristviewer.imaging.errors import (
     UnsupportedTransferSyntaxError,
 )
 from wristviewer.imaging.radiograph import Radiograph, SkippedFile, Study, View, Window
+from wristviewer.imaging.reader import detect_format, read
+from wristviewer.imaging.studies import (
+    expand_paths,
+    group_studies,
+    load_studies,
+    read_many,
+    study_key,
+)
+from wristviewer.imaging.tags import DicomTag, read_dicom_tags
 
 __all__ = [
     "ClaheSettings",
+    "CorruptImageError",
+    "DicomTag",
     "EmptyFileError",
+    "FileAccessError",
     "ImageTooLargeError",
     "ImagingError",
     "NonImageDicomError",
@@ -32,5 +46,13 @@ __all__ = [
     "apply_clahe",
     "apply_window",
     "clahe",
+    "detect_format",
+    "expand_paths",
+    "group_studies",
     "invert",
+    "load_studies",
+    "read",
+    "read_dicom_tags",
+    "read_many",
+    "study_key",
 ]

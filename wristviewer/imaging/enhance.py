@@ -5,8 +5,11 @@ the mean bin height of its histogram (256 bins for 8-bit input, 65536 for 16-bit
 stored with fewer than 16 bits occupies only ``2**bits`` of the 65536 bins, which would make
 every occupied bin look ``65536 / 2**bits`` times too full and flatten the equalisation. We
 therefore rescale the clip limit so that it always means the same thing: the largest slope
-of the mapping, in grey levels of the source bit depth. An 8-bit image gives the same result
-whether it arrives as 8 or 16 bits.
+of the mapping, in grey levels of the source bit depth.
+
+``bits`` is an upper bound: when every value lies on the grid of a coarser depth (8, 10, 12 or
+14 bits; e.g. 8-bit content scaled into a 16-bit container), CLAHE runs at that depth. So an
+8-bit image gives the same result whether it arrives as 8 or as 16 bits.
 """
 
 from __future__ import annotations
@@ -48,25 +51,57 @@ def clahe(
 
     ``pixels``: float array (rows, cols) in 0..1. ``bits``: the bit depth the image was stored
     with (8 for PNG/JPEG, BitsStored for DICOM); the image is quantised to ``2**bits`` levels
-    (at most 16 bits), equalised by OpenCV, and returned as float32 in 0..1.
+    (at most 16 bits; fewer when :func:`effective_bits` finds a coarser grid), equalised by
+    OpenCV in an 8- or 16-bit container, and returned as float32 in 0..1.
     """
     if pixels.ndim != 2:
         raise ValueError(f"CLAHE takes a single-channel image, got shape {pixels.shape}")
-    bits = int(min(max(bits, 1), 16))
-    levels = 1 << bits
     x = np.clip(np.asarray(pixels, dtype=np.float32), 0.0, 1.0)
-    if bits <= 8:
-        q = np.rint(x * (levels - 1)).astype(np.uint8)
-        opencv_clip = float(clip_limit) * 256.0 / levels
-        out_scale = 1.0 / 255.0
-    else:
-        q = np.rint(x * (levels - 1)).astype(np.uint16)
-        opencv_clip = float(clip_limit) * 65536.0 / levels
-        out_scale = 1.0 / 65535.0
+    bits = effective_bits(x, int(min(max(bits, 1), 16)))
+    levels = 1 << bits
+    container = 256 if bits <= 8 else 65536
+    # Quantise to the source depth, then spread those levels over the whole container so that
+    # OpenCV's redistribution of clipped counts (over all container bins) covers 0..1 evenly.
+    q = np.rint(x * np.float32(levels - 1))
+    if levels != container:
+        q *= np.float32((container - 1) / (levels - 1))
+        q = np.rint(q, out=q)
+    q = q.astype(np.uint8 if container == 256 else np.uint16)
+    opencv_clip = float(clip_limit) * container / levels
+    out_scale = 1.0 / (container - 1)
     tiles = (int(tile_grid[0]), int(tile_grid[1]))
     engine = cv2.createCLAHE(clipLimit=opencv_clip, tileGridSize=tiles)
     out = engine.apply(np.ascontiguousarray(q))
     return out.astype(np.float32) * np.float32(out_scale)
+
+
+#: Coarser depths tried by :func:`effective_bits`, and how far (in grid steps) a value may sit
+#: from the grid and still count as on it (float32 rounding of k / (2**b - 1)).
+_GRID_DEPTHS = (8, 10, 12, 14)
+_GRID_TOLERANCE = 1e-2
+
+
+def _on_grid(x: np.ndarray, levels: int) -> bool:
+    scaled = x * np.float32(levels - 1)
+    return bool(np.all(np.abs(scaled - np.rint(scaled)) <= _GRID_TOLERANCE))
+
+
+def effective_bits(pixels: np.ndarray, bits: int) -> int:
+    """The smallest depth among 8, 10, 12, 14 below ``bits`` whose grid holds every value, else ``bits``.
+
+    ``pixels``: float in 0..1. A strided sample is tested first, so real 16-bit data cost one
+    cheap pass; only a sample that fits is confirmed on the whole image.
+    """
+    if bits <= 8:
+        return bits
+    flat = pixels.reshape(-1)
+    sample = flat[:: max(1, flat.size // 4096)]
+    for depth in _GRID_DEPTHS:
+        if depth >= bits:
+            break
+        if _on_grid(sample, 1 << depth) and _on_grid(flat, 1 << depth):
+            return depth
+    return bits
 
 
 def apply_clahe(pixels: np.ndarray, settings: ClaheSettings, bits: int) -> np.ndarray:

@@ -39,3 +39,11 @@ class UnsupportedTransferSyntaxError(ImagingError):
 
 class ImageTooLargeError(ImagingError):
     """An image beyond the size limit (guards memory against corrupt headers)."""
+
+
+class FileAccessError(ImagingError):
+    """The path does not exist, is a folder, or cannot be opened (permissions, I/O error)."""
+
+
+class CorruptImageError(ImagingError):
+    """Recognised as DICOM, PNG, JPEG or TIFF, but its content cannot be decoded."""

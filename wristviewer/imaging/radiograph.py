@@ -90,7 +90,12 @@ class Study:
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A file that could not be read, with the sentence saying why."""
+    """A file that could not be read, with the sentence saying why.
+
+    ``document``: True for files left unopened because their extension says they are documents
+    or data (``.csv``, ``.md``, ``.py``, ...), which a viewer may list without alarm.
+    """
 
     path: Path
     reason: str
+    document: bool = False

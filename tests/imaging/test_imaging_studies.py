@@ -1,0 +1,157 @@
+"""Sorting files into studies and views; bad files are skipped with a reason, never fatal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.helpers.dicom_factory import (
+    phantom,
+    write_basic_text_sr,
+    write_dicom,
+    write_dicomdir_like,
+    write_study,
+)
+from wristviewer.imaging import View, load_studies, read_dicom_tags
+from wristviewer.imaging.views import tokens, view_from_text
+
+
+def _png(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, buf = cv2.imencode(".png", np.rint(phantom() * 255).astype(np.uint8))
+    path.write_bytes(buf.tobytes())
+    return path
+
+
+def test_plain_images_group_by_folder_in_hanging_order(tmp_path: Path) -> None:
+    for name in ("wrist_lateral.png", "extra.png", "wrist_oblique.png", "wrist_PA.png"):
+        _png(tmp_path / "patient1" / name)
+    _png(tmp_path / "patient2" / "ap.png")
+    studies, skipped = load_studies([tmp_path])
+    assert skipped == []
+    assert [s.id for s in studies] == [str(tmp_path / "patient1"), str(tmp_path / "patient2")]
+    first = studies[0]
+    assert [r.view for r in first.views] == [View.PA, View.OBLIQUE, View.LATERAL, View.UNKNOWN]
+    assert [r.path.name for r in first.views][-1] == "extra.png"
+    assert studies[1].views[0].view is View.AP
+
+
+def test_dicom_groups_by_study_uid_across_folders(tmp_path: Path) -> None:
+    uid, _ = write_study(tmp_path / "a", views=("LATERAL", "PA"))
+    write_study(tmp_path / "b", views=("OBLIQUE",), study_uid=uid)
+    other_uid, _ = write_study(tmp_path / "b" / "other", views=("AP",))
+    studies, skipped = load_studies([tmp_path])
+    assert skipped == []
+    by_id = {s.id: s for s in studies}
+    assert set(by_id) == {uid, other_uid}
+    assert [r.view for r in by_id[uid].views] == [View.PA, View.OBLIQUE, View.LATERAL]
+    assert [r.view for r in by_id[other_uid].views] == [View.AP]
+
+
+def test_dicom_copy_of_a_png_is_its_own_study(tmp_path: Path) -> None:
+    _png(tmp_path / "wrist_PA.png")
+    write_dicom(tmp_path / "dicom" / "wrist_PA_copy.dcm", view_position="PA", study_uid="1.2.3")
+    studies, _ = load_studies([tmp_path])
+    assert sorted(s.id for s in studies) == sorted(["1.2.3", str(tmp_path)])
+
+
+def test_bad_files_do_not_stop_good_studies(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    uid, good = write_study(folder, views=("PA", "LATERAL"))
+    (folder / "empty.dcm").write_bytes(b"")
+    cut = folder / "cut.dcm"
+    cut.write_bytes(good[0].read_bytes()[:-500])
+    write_basic_text_sr(folder / "report.dcm", study_uid=uid)
+    write_dicomdir_like(folder / "DICOMDIR")
+    (folder / "scan.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (folder / "worklist.csv").write_text("a,b\n1,2\n")
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (folder / ".hidden").mkdir()
+    _png(folder / ".hidden" / "thumb.png")
+    (folder / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+
+    studies, skipped = load_studies([folder])
+    assert len(studies) == 1 and studies[0].id == uid
+    assert [r.view for r in studies[0].views] == [View.PA, View.LATERAL]
+    reasons = {s.path.name: s.reason for s in skipped}
+    assert set(reasons) == {
+        "empty.dcm",
+        "cut.dcm",
+        "report.dcm",
+        "DICOMDIR",
+        "scan.jpg",
+        "worklist.csv",
+    }
+    assert "empty" in reasons["empty.dcm"]
+    assert "truncated" in reasons["cut.dcm"]
+    assert "not an image" in reasons["report.dcm"]
+    assert "DICOMDIR" in reasons["DICOMDIR"]
+    assert "not an image" in reasons["worklist.csv"]
+    assert [s.path.name for s in skipped if s.document] == ["worklist.csv"]
+    assert reasons["scan.jpg"]  # a sentence, whatever the decoder said
+
+
+def test_list_of_files_and_missing_paths(tmp_path: Path) -> None:
+    a = _png(tmp_path / "x" / "lat.png")
+    b = _png(tmp_path / "x" / "pa.png")
+    studies, skipped = load_studies([a, b, a, tmp_path / "gone.png"])
+    assert len(studies) == 1
+    assert [r.path for r in studies[0].views] == [b, a]  # PA first; duplicate read once
+    assert [s.path.name for s in skipped] == ["gone.png"]
+    assert "does not exist" in skipped[0].reason
+
+
+def test_explicit_dotfile_is_read(tmp_path: Path) -> None:
+    path = _png(tmp_path / ".scan.png")
+    studies, skipped = load_studies([path])
+    assert len(studies) == 1 and not skipped
+
+
+def test_nothing_readable(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    studies, skipped = load_studies([tmp_path])
+    assert studies == [] and len(skipped) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "view"),
+    [
+        ("Wrist PA", View.PA),
+        ("WRIST_DP", View.PA),
+        ("hand-oblique", View.OBLIQUE),
+        ("LeftObl2", View.OBLIQUE),
+        ("Lat", View.LATERAL),
+        ("frontal", View.PA),
+        ("wrist", None),
+        ("PA + LAT", None),
+        ("palmar", None),  # tokens, not substrings
+        ("platform", None),
+    ],
+)
+def test_view_words(text: str, view: View | None) -> None:
+    assert view_from_text(text) == view
+
+
+def test_tokens_split_camel_case_and_digits() -> None:
+    assert tokens("LeftWristPA_02") == ["left", "wrist", "pa", "02"]
+
+
+def test_dicom_tags_for_dialog(tmp_path: Path) -> None:
+    path = write_dicom(
+        tmp_path / "a.dcm", view_position="PA", view_code=("272479007", "SCT", "postero-anterior")
+    )
+    tags = read_dicom_tags(path)
+    by_keyword = {t.keyword: t for t in tags}
+    assert by_keyword["TransferSyntaxUID"].tag == "(0002,0010)"
+    assert by_keyword["ViewPosition"].value == "PA"
+    assert by_keyword["ViewPosition"].vr == "CS"
+    assert by_keyword["ViewCodeSequence"].value == "<sequence of 1 item>"
+    assert by_keyword[">CodeValue"].value == "272479007"
+    assert "PixelData" not in by_keyword
+    assert read_dicom_tags(_png(tmp_path / "p.png")) == []
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    assert read_dicom_tags(empty) == []

@@ -1,0 +1,370 @@
+"""DICOM radiographs, read with pydicom (compressed pixel data through the pylibjpeg plugins).
+
+What a read does, in order:
+
+1. Parse the header (pixel data deferred), refuse objects without pixels (structured reports,
+   DICOMDIRs, presentation states) and images beyond the size limit, and check that an
+   installed decoder handles the transfer syntax - all before any pixel is decoded.
+2. Decode the first frame. **Multi-frame objects show frame 1**; ``Radiograph.frame_count``
+   records how many there are (``wristviewer info`` prints it).
+3. Colour (RGB, YBR_*, PALETTE COLOR) becomes grey (Rec. 601 luma) on the 0..2**BitsStored-1
+   scale. Greyscale gets the Modality LUT (Rescale Slope/Intercept or a Modality LUT Sequence).
+4. The range the header allows (BitsStored and PixelRepresentation, through the modality LUT)
+   is mapped to 0..1 in float32; when the data do not fit that range or fill less than 1/16
+   of it (12-bit data in a header that says 16), the data's own min..max is used instead.
+5. MONOCHROME1 (or a Presentation LUT Shape of INVERSE) is inverted so bone is bright, and the
+   initial window is mirrored with it.
+
+The initial window comes from the VOI LUT module, expressed on the 0..1 pixel scale:
+Window Center/Width (first pair; VOI LUT Function LINEAR, LINEAR_EXACT or SIGMOID; for LINEAR
+the DICOM definition's ``c - 0.5`` and ``w - 1`` are used), or, for a VOI LUT Sequence, the
+equivalent LINEAR window spanning the input values over which the first LUT rises from its
+lowest to its highest output. Without either, the window is the full range.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileDataset
+from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
+from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi, get_decoder, pixel_array
+from pydicom.uid import (
+    UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    MediaStorageDirectoryStorage,
+)
+
+from wristviewer.imaging.errors import (
+    CorruptImageError,
+    NonImageDicomError,
+    NotAnImageError,
+    TruncatedPixelDataError,
+    UnsupportedTransferSyntaxError,
+)
+from wristviewer.imaging.radiograph import Radiograph, View, Window
+from wristviewer.imaging.scaling import check_size, colour_to_grey, to_unit_range
+from wristviewer.imaging.views import (
+    laterality_from_dataset,
+    laterality_from_filename,
+    view_from_dataset,
+    view_from_filename,
+)
+
+#: Errors pydicom and its plugins raise on malformed input (parsing or decoding).
+PARSE_ERRORS: tuple[type[Exception], ...] = (
+    InvalidDicomError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    EOFError,
+    OverflowError,
+    RuntimeError,
+    NotImplementedError,
+    struct.error,
+)
+
+_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+
+
+def has_dicm_prefix(head: bytes) -> bool:
+    """Whether the bytes start with a DICOM Part 10 preamble (``DICM`` at offset 128)."""
+    return len(head) >= 132 and head[128:132] == b"DICM"
+
+
+def looks_like_bare_dicom(head: bytes) -> bool:
+    """Whether the bytes could be a preamble-less DICOM data set.
+
+    Such files start with a group 0x0002 or 0x0008 tag (little or big endian); anything else is
+    not handed to pydicom's forced parser, which would accept almost any bytes.
+    """
+    if len(head) < 8:
+        return False
+    group_le = struct.unpack("<H", head[:2])[0]
+    group_be = struct.unpack(">H", head[:2])[0]
+    return group_le in (0x0002, 0x0008) or group_be in (0x0002, 0x0008)
+
+
+def read_header(path: Path, preamble: bool = True) -> FileDataset:
+    """Parse a DICOM file with the pixel data deferred (read from disk only when decoded).
+
+    ``preamble``: whether the file had the ``DICM`` prefix; a header that fails to parse is then
+    a damaged DICOM file (:class:`CorruptImageError`), otherwise simply not an image.
+    """
+    try:
+        return pydicom.dcmread(path, force=True, defer_size="256 KB")
+    except PARSE_ERRORS as exc:
+        if preamble:
+            raise CorruptImageError(path, f"the DICOM header cannot be parsed ({exc})") from exc
+        raise NotAnImageError(path, "not an image: neither DICOM, PNG, JPEG nor TIFF") from exc
+
+
+def _describe_non_image(ds: Dataset) -> str:
+    sop = str(ds.get("SOPClassUID") or ds.file_meta.get("MediaStorageSOPClassUID") or "")
+    if "DirectoryRecordSequence" in ds or sop == MediaStorageDirectoryStorage:
+        return "a DICOMDIR (the index of a DICOM disc or folder), not an image; open the folder instead"
+    name = UID(sop).name if sop else ""
+    if name and name != sop:
+        return f"a DICOM {name} object without pixel data, not an image"
+    return "a DICOM object without pixel data, not an image"
+
+
+def _transfer_syntax(ds: FileDataset) -> UID:
+    """The transfer syntax, inferred from the encoding for files without file meta."""
+    ts = ds.file_meta.get("TransferSyntaxUID") if ds.file_meta is not None else None
+    if ts:
+        return UID(str(ts))
+    implicit, little = ds.original_encoding
+    if implicit:
+        ts = ImplicitVRLittleEndian
+    else:
+        ts = ExplicitVRLittleEndian if little is not False else ExplicitVRBigEndian
+    ds.file_meta.TransferSyntaxUID = ts
+    return UID(ts)
+
+
+def _check_decoder(path: Path, ts: UID) -> None:
+    if not ts.is_compressed:
+        return
+    try:
+        decoder = get_decoder(ts)
+    except NotImplementedError as exc:
+        raise UnsupportedTransferSyntaxError(
+            path,
+            f"the pixel data is compressed as {ts.name} ({ts}), which WristViewer cannot decode",
+        ) from exc
+    if not decoder.is_available:
+        needs = "; ".join(decoder.missing_dependencies) or "a pydicom decoding plugin"
+        raise UnsupportedTransferSyntaxError(
+            path, f"no installed decoder reads {ts.name} ({ts}); install one of: {needs}"
+        )
+
+
+def _int(ds: Dataset, keyword: str, default: int) -> int:
+    value = ds.get(keyword)
+    try:
+        return int(value) if value not in (None, "") else default
+    except (TypeError, ValueError):
+        return default
+
+
+def _expected_native_bytes(ds: Dataset, rows: int, cols: int, frames: int) -> int:
+    samples = _int(ds, "SamplesPerPixel", 1)
+    allocated = _int(ds, "BitsAllocated", 16)
+    pixels = rows * cols * samples * frames
+    if allocated == 1:
+        return math.ceil(pixels / 8)
+    return pixels * (allocated // 8)
+
+
+def _decode_first_frame(path: Path, ds: FileDataset, ts: UID, frames: int) -> np.ndarray:
+    rows, cols = _int(ds, "Rows", 0), _int(ds, "Columns", 0)
+    if not ts.is_compressed and "PixelData" in ds:
+        try:
+            have = len(ds.PixelData)
+        except PARSE_ERRORS + (OSError,) as exc:
+            raise TruncatedPixelDataError(path, f"the pixel data cannot be read ({exc})") from exc
+        need = _expected_native_bytes(ds, rows, cols, frames)
+        if have < need:
+            raise TruncatedPixelDataError(
+                path,
+                f"the pixel data holds {have} bytes but the image needs {need}: the file is truncated",
+            )
+    try:
+        return pixel_array(ds, index=0 if frames > 1 else None)
+    except PARSE_ERRORS + (OSError,) as exc:
+        text = str(exc)
+        if any(
+            word in text.lower()
+            for word in ("truncat", "less than expected", "premature", "end of")
+        ):
+            raise TruncatedPixelDataError(path, f"the pixel data is incomplete ({text})") from exc
+        raise CorruptImageError(
+            path, f"the {ts.name} pixel data cannot be decoded ({text})"
+        ) from exc
+
+
+def _stored_range(ds: Dataset) -> tuple[int, int]:
+    bits = _int(ds, "BitsStored", _int(ds, "BitsAllocated", 16))
+    if _int(ds, "PixelRepresentation", 0) == 1:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
+
+
+def _modality_range(ds: Dataset, raw_lo: int, raw_hi: int) -> tuple[float, float]:
+    """The range of values the modality LUT can produce from the stored range."""
+    if raw_hi - raw_lo <= 65535:
+        probe = np.arange(raw_lo, raw_hi + 1, dtype=np.int64)
+    else:
+        probe = np.array([raw_lo, raw_hi], dtype=np.int64)
+    out = np.asarray(apply_modality_lut(probe, ds), dtype=np.float64)
+    return float(out.min()), float(out.max())
+
+
+def _first(value: Any) -> float | None:
+    """The first of a possibly multi-valued number (Window Center/Width), or None."""
+    if isinstance(value, (list, tuple, MultiValue)):
+        value = value[0] if len(value) else None
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _voi_lut_window(ds: Dataset) -> tuple[float, float] | None:
+    """(center, width) in modality units equivalent to the first VOI LUT Sequence item.
+
+    The window spans the LUT inputs from the last one still at the lowest output to the first
+    one reaching the highest output: where the LUT actually changes the picture.
+    """
+    descriptor = [int(v) for v in ds.VOILUTSequence[0].LUTDescriptor]
+    entries = descriptor[0] or 65536
+    first = descriptor[1]
+    if _int(ds, "PixelRepresentation", 0) == 1 and first >= 32768:
+        first -= 65536
+    inputs = np.arange(first, first + entries, dtype=np.int64)
+    out = np.asarray(apply_voi(inputs, ds, index=0), dtype=np.float64)
+    if not out.max() > out.min():
+        return None
+    lower = max(int(np.argmax(out > out.min())) - 1, 0)
+    upper = int(np.argmax(out >= out.max()))
+    if upper <= lower:
+        lower, upper = 0, entries - 1
+    lo_in, hi_in = float(inputs[lower]), float(inputs[upper])
+    return (lo_in + hi_in) / 2.0, max(hi_in - lo_in, 1.0)
+
+
+def _initial_window(ds: Dataset, lo: float, hi: float) -> Window:
+    """The header's VOI window on the 0..1 scale where ``lo`` maps to 0 and ``hi`` to 1."""
+    span = hi - lo
+    if span <= 0:
+        return Window()
+    center = width = None
+    function = "LINEAR"
+    if "VOILUTSequence" in ds and len(ds.VOILUTSequence) > 0:
+        try:
+            found = _voi_lut_window(ds)
+        except PARSE_ERRORS:
+            found = None
+        if found is not None:
+            center, width = found
+    if center is None:
+        center, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
+        function = str(ds.get("VOILUTFunction") or "LINEAR").strip().upper() or "LINEAR"
+        if function not in ("LINEAR", "LINEAR_EXACT", "SIGMOID"):
+            function = "LINEAR"
+        if center is not None and width is not None and function == "LINEAR":
+            center, width = center - 0.5, max(width - 1.0, 1e-6)
+    if center is None or width is None or not width > 0:
+        return Window()
+    return Window(center=(center - lo) / span, width=width / span, function=function)
+
+
+def _pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        value = ds.get(keyword)
+        if value is None:
+            continue
+        try:
+            row, col = float(value[0]), float(value[1])
+        except (TypeError, ValueError, IndexError):
+            continue
+        if row > 0 and col > 0:
+            return row, col
+    return None
+
+
+def _str_or_none(value: Any) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def read_dicom(path: Path, preamble: bool = True) -> Radiograph:
+    """Read a DICOM file to a :class:`Radiograph` (first frame; see the module docstring).
+
+    ``preamble``: whether the file starts with the Part 10 preamble and ``DICM``; files without
+    it are accepted only when they hold pixel data (anything else is :class:`NotAnImageError`).
+    """
+    ds = read_header(path, preamble)
+    if not any(k in ds for k in _PIXEL_KEYWORDS):
+        if not preamble:
+            raise NotAnImageError(path, "not an image: no DICOM pixel data found")
+        if len(ds) == 0:
+            raise TruncatedPixelDataError(
+                path,
+                "nothing after the DICOM file header could be read: the file is truncated or damaged",
+            )
+        if _int(ds, "Rows", 0) > 0 and _int(ds, "Columns", 0) > 0:
+            # pydicom drops a pixel data element cut short by the end of the file
+            raise TruncatedPixelDataError(
+                path,
+                f"the header describes a {ds.Columns} × {ds.Rows} image but the pixel data is "
+                "missing or cut short: the file is truncated",
+            )
+        raise NonImageDicomError(path, _describe_non_image(ds))
+    if "PixelData" not in ds:
+        raise CorruptImageError(path, "float pixel data (a parametric map) is not a radiograph")
+    rows, cols = _int(ds, "Rows", 0), _int(ds, "Columns", 0)
+    if rows <= 0 or cols <= 0:
+        raise CorruptImageError(path, "the DICOM header has pixel data but no Rows/Columns")
+    check_size(path, rows, cols)
+    ts = _transfer_syntax(ds)
+    _check_decoder(path, ts)
+    frames = max(_int(ds, "NumberOfFrames", 1), 1)
+
+    stored = _decode_first_frame(path, ds, ts, frames)
+    if stored.ndim == 3 and stored.shape[0] == frames and frames > 1:  # decoder ignored index
+        stored = stored[0]
+    photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2").strip().upper()
+    bits_stored = _int(ds, "BitsStored", _int(ds, "BitsAllocated", 8))
+
+    if stored.ndim == 3 or photometric == "PALETTE COLOR":
+        if photometric == "PALETTE COLOR":
+            stored = apply_color_lut(stored, ds)
+            bits_stored = 16 if stored.dtype.itemsize > 1 else 8
+        grey = colour_to_grey(stored)
+        pixels, _, _ = to_unit_range(grey, 0.0, float((1 << bits_stored) - 1))
+        window = Window()
+    else:
+        values = apply_modality_lut(stored, ds)
+        raw_lo, raw_hi = _stored_range(ds)
+        lo, hi = _modality_range(ds, raw_lo, raw_hi)
+        pixels, lo, hi = to_unit_range(values, lo, hi)
+        window = _initial_window(ds, lo, hi)
+        inverse = str(ds.get("PresentationLUTShape") or "").strip().upper() == "INVERSE"
+        if (photometric == "MONOCHROME1") != inverse:
+            pixels = np.subtract(np.float32(1.0), pixels, out=pixels)
+            window = Window(
+                center=1.0 - window.center, width=window.width, function=window.function
+            )
+
+    view = view_from_dataset(ds) or view_from_filename(path) or View.UNKNOWN
+    return Radiograph(
+        pixels=np.ascontiguousarray(pixels, dtype=np.float32),
+        path=path,
+        format="DICOM",
+        bits_stored=bits_stored,
+        photometric=photometric,
+        transfer_syntax=str(ts),
+        view=view,
+        laterality=laterality_from_dataset(ds) or laterality_from_filename(path),
+        pixel_spacing_mm=_pixel_spacing(ds),
+        body_part=_str_or_none(ds.get("BodyPartExamined")),
+        study_uid=_str_or_none(ds.get("StudyInstanceUID")),
+        series_uid=_str_or_none(ds.get("SeriesInstanceUID")),
+        sop_instance_uid=_str_or_none(ds.get("SOPInstanceUID")),
+        window=window,
+        frame_count=frames,
+    )

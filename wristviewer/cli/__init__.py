@@ -26,7 +26,7 @@ def _subcommand_parser() -> argparse.ArgumentParser:
         "Run without a subcommand to open the viewer.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module in SUBCOMMANDS.items():
+    for module in SUBCOMMANDS.values():
         try:
             mod = importlib.import_module(f"wristviewer.cli.{module}")
         except ModuleNotFoundError as exc:  # a subcommand not built yet in this checkout

@@ -1,0 +1,329 @@
+"""``wristviewer predict`` and ``wristviewer models``, run in-process."""
+
+from __future__ import annotations
+
+import csv
+import errno
+import json
+import os
+import shutil
+from pathlib import Path
+
+import cv2
+import pytest
+
+from wristviewer.cli import main
+from wristviewer.paths import bundled_models_dir, user_models_dir
+
+PICKS = ("IMG0000016.jpg", "IMG0000019.jpg", "IMG0000020.jpg")
+
+
+@pytest.fixture
+def two_studies(tmp_path: Path, fracatlas: Path) -> Path:
+    """Two plain-image studies (folders) of FracAtlas radiographs."""
+    root = tmp_path / "studies"
+    for folder, names in (("a", PICKS[:2]), ("b", PICKS[2:])):
+        (root / folder).mkdir(parents=True)
+        for name in names:
+            shutil.copyfile(fracatlas / "images" / name, root / folder / name)
+    return root
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_predict_json_heatmaps_and_csv(
+    two_studies: Path, densenet_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    heat_dir, csv_path = tmp_path / "heat", tmp_path / "out.csv"
+    code, out, err = _run(
+        capsys,
+        "predict",
+        str(two_studies),
+        "--model",
+        str(densenet_path),
+        "--json",
+        "--heatmaps",
+        str(heat_dir),
+        "--csv",
+        str(csv_path),
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["model"]["arch"] == "densenet161" and doc["model"]["untrained"] is True
+    assert len(doc["model"]["sha256"]) == 64
+    assert doc["device"] == "CPU" and doc["precision"] == "fp32"
+    assert set(doc["seconds"]) >= {"load", "preprocess", "inference", "total"}
+    assert doc["skipped"] == []
+    assert [s["id"] for s in doc["studies"]] == [str(two_studies / "a"), str(two_studies / "b")]
+    assert "UNTRAINED" in err and "MEANINGLESS" in err
+    n_views = 0
+    for study in doc["studies"]:
+        probs = [v["fracture_probability"] for v in study["views"]]
+        assert study["fracture_probability"] == pytest.approx(max(probs))
+        assert study["suspected"] == (study["fracture_probability"] >= study["threshold"])
+        for view in study["views"]:
+            n_views += 1
+            assert set(view) >= {"path", "view", "fracture_probability", "heatmap_png"}
+            png = cv2.imread(view["heatmap_png"], cv2.IMREAD_COLOR)
+            original = cv2.imread(view["path"], cv2.IMREAD_GRAYSCALE)
+            assert png is not None and png.shape[:2] == original.shape
+    assert n_views == 3
+    rows = list(csv.DictReader(csv_path.open()))
+    assert len(rows) == 3 and {r["path"] for r in rows} == {
+        v["path"] for s in doc["studies"] for v in s["views"]
+    }
+
+
+def test_corrupt_file_is_skipped_and_others_predicted(
+    two_studies: Path, densenet_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = two_studies / "b" / "corrupt.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    (two_studies / "b" / "empty.png").write_bytes(b"")
+    code, out, err = _run(
+        capsys, "predict", str(two_studies), "--model", str(densenet_path), "--json"
+    )
+    assert code == 0
+    doc = json.loads(out)
+    skipped = {Path(s["path"]).name: s["reason"] for s in doc["skipped"]}
+    assert set(skipped) == {"corrupt.jpg", "empty.png"}
+    assert all(reason for reason in skipped.values())
+    assert "corrupt.jpg" in err
+    predicted = [Path(v["path"]).name for s in doc["studies"] for v in s["views"]]
+    assert sorted(predicted) == sorted(PICKS)
+
+
+def test_a_study_split_over_several_reads_is_merged(
+    two_studies: Path,
+    densenet_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Streaming reads one file at a time here; views of one study still form one study."""
+    import wristviewer.cli.predict as predict_module
+
+    code, out, _ = _run(
+        capsys, "predict", str(two_studies / "a"), "--model", str(densenet_path), "--json"
+    )
+    whole = json.loads(out)["studies"]
+    monkeypatch.setattr(predict_module, "FILES_PER_CHUNK", 1)
+    code, out, _ = _run(
+        capsys, "predict", str(two_studies / "a"), "--model", str(densenet_path), "--json"
+    )
+    assert code == 0
+    streamed = json.loads(out)["studies"]
+    assert len(whole) == len(streamed) == 1 and len(streamed[0]["views"]) == 2
+    assert streamed[0]["fracture_probability"] == pytest.approx(
+        whole[0]["fracture_probability"], abs=1e-6
+    )
+    assert [v["path"] for v in streamed[0]["views"]] == [v["path"] for v in whole[0]["views"]]
+
+
+def test_text_output(
+    two_studies: Path, densenet_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "predict", str(two_studies / "b"), "--model", str(densenet_path))
+    assert code == 0
+    assert "fracture probability" in out and "second opinion" in out
+
+
+def test_cuda_request_without_a_gpu_falls_back_with_a_sentence(
+    two_studies: Path, densenet_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    code, out, err = _run(
+        capsys,
+        "predict",
+        str(two_studies / "b"),
+        "--model",
+        str(densenet_path),
+        "--device",
+        "cuda",
+        "--json",
+    )
+    assert code == 0 and json.loads(out)["device"] == "CPU"
+    assert "warning: CUDA was requested but no CUDA GPU is available" in err
+
+
+def test_exit_2_when_nothing_is_readable(
+    tmp_path: Path, densenet_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "junk"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"not a png")
+    code, out, err = _run(
+        capsys,
+        "predict",
+        str(folder),
+        str(tmp_path / "missing"),
+        "--model",
+        str(densenet_path),
+        "--json",
+    )
+    assert code == 2
+    doc = json.loads(out)
+    assert doc["studies"] == [] and len(doc["skipped"]) == 2
+    assert "No readable radiograph" in err
+
+
+def test_exit_3_without_a_model(two_studies: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "predict", str(two_studies), "--json")
+    assert code == 3 and out == ""
+    assert "wristviewer models install FILE" in err and "python -m training export" in err
+    code, _, err = _run(capsys, "predict", str(two_studies), "--model", "ensemble")
+    assert code == 3 and "wristviewer models install" in err
+
+
+def test_exit_3_for_an_invalid_bundle_file(
+    two_studies: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = tmp_path / "fake.safetensors"
+    fake.write_text("not weights")
+    code, _, err = _run(capsys, "predict", str(two_studies), "--model", str(fake))
+    assert code == 3 and str(fake) in err and "not a model bundle" in err
+
+
+def test_predict_with_installed_ensemble(
+    two_studies: Path, densenet_path: Path, resnet_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(capsys, "models", "install", str(densenet_path))[0] == 0
+    assert _run(capsys, "models", "install", str(resnet_path))[0] == 0
+    code, out, err = _run(
+        capsys, "predict", str(two_studies / "b"), "--model", "ensemble", "--json"
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["model"]["arch"] == "ensemble"
+    assert {m["arch"] for m in doc["model"]["members"]} == {"densenet161", "resnet152"}
+    view = doc["studies"][0]["views"][0]
+    assert view["fracture_probability"] == pytest.approx(sum(view["members"].values()) / 2)
+
+
+def test_models_install_list_remove(
+    densenet_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "models", "--json")
+    assert code == 0 and json.loads(out)["models"] == []
+
+    code, out, _ = _run(capsys, "models", "install", str(densenet_path))
+    installed = user_models_dir() / "densenet161-untrained.safetensors"
+    assert code == 0 and installed.is_file() and str(installed) in out
+    assert not [p for p in user_models_dir().iterdir() if p.name.startswith(".")]
+    assert _run(capsys, "models", "install", str(densenet_path))[0] == 0  # same bundle again: fine
+
+    (user_models_dir() / "broken.safetensors").write_bytes(b"junk")
+    code, out, _ = _run(capsys, "models", "--json")
+    models = {m["name"]: m for m in json.loads(out)["models"]}
+    assert (
+        models["densenet161-untrained"]["valid"]
+        and models["densenet161-untrained"]["source"] == "user"
+    )
+    assert models["densenet161-untrained"]["untrained"] is True
+    assert len(models["densenet161-untrained"]["sha256"]) == 12
+    assert not models["broken"]["valid"] and "not a model bundle" in models["broken"]["reason"]
+    code, out, _ = _run(capsys, "models")
+    assert code == 0 and "INVALID" in out and "UNTRAINED" in out
+
+    code, out, _ = _run(capsys, "models", "remove", "densenet161-untrained")
+    assert code == 0 and not installed.exists()
+    code, _, err = _run(capsys, "models", "remove", "densenet161-untrained")
+    assert code == 1 and "No installed model" in err
+
+
+def test_install_refuses_a_different_bundle_with_the_same_name(
+    densenet_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import dataclasses
+
+    from wristviewer.ai.bundle import load_bundle, save_bundle
+
+    original = load_bundle(densenet_path)
+    weights = {
+        **original.state_dict,
+        "classifier.bias": original.state_dict["classifier.bias"] + 1.0,
+    }
+    card = dataclasses.replace(original.card, version="2")
+    other = save_bundle(tmp_path / "other.safetensors", weights, card)
+    assert _run(capsys, "models", "install", str(densenet_path))[0] == 0
+    code, _, err = _run(capsys, "models", "install", str(other))
+    assert code == 1 and "already installed" in err and "--force" in err
+    code, _, _ = _run(capsys, "models", "install", str(other), "--force")
+    assert code == 0
+    from wristviewer.ai.bundle import inspect_bundle
+
+    installed = user_models_dir() / "densenet161-untrained.safetensors"
+    assert inspect_bundle(installed).version == "2"
+
+
+def test_install_refuses_an_invalid_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 64)
+    code, _, err = _run(capsys, "models", "install", str(bad))
+    assert code == 1 and str(bad) in err
+    assert not user_models_dir().exists() or not any(user_models_dir().iterdir())
+
+
+def test_bundled_models_are_read_only(
+    densenet_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copyfile(densenet_path, bundled_models_dir() / "shipped.safetensors")
+    code, out, _ = _run(capsys, "models", "--json")
+    (entry,) = json.loads(out)["models"]
+    assert entry["source"] == "bundled" and entry["valid"]
+    code, _, err = _run(capsys, "models", "remove", "densenet161-untrained")
+    assert code == 1 and "read-only" in err
+    assert (bundled_models_dir() / "shipped.safetensors").exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "sentence"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "Not enough disk space"),
+        (PermissionError(errno.EACCES, "Permission denied"), "permission denied"),
+    ],
+    ids=["disk-full", "unwritable"],
+)
+def test_install_reports_full_disk_and_unwritable_folder(
+    densenet_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    error: OSError,
+    sentence: str,
+) -> None:
+    import wristviewer.ai.registry as registry
+
+    def failing_copy(*_args: object, **_kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(registry.shutil, "copyfileobj", failing_copy)
+    code, _, err = _run(capsys, "models", "install", str(densenet_path))
+    assert code == 1 and sentence in err and str(user_models_dir()) in err
+    assert [p for p in user_models_dir().iterdir()] == []  # the temporary file is gone
+
+
+def test_create_untrained_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wristviewer.ai.bundle as bundle_module
+
+    calls: list[tuple[str, Path]] = []
+
+    def fake_create(arch: str, path: str, **kwargs: object) -> Path:
+        calls.append((arch, Path(path)))
+        return Path(path)
+
+    monkeypatch.setattr(bundle_module, "create_untrained_bundle", fake_create)
+    code, out, _ = _run(
+        capsys, "models", "create-untrained", "resnet152", str(tmp_path / "r.safetensors")
+    )
+    assert code == 0 and calls == [("resnet152", tmp_path / "r.safetensors")] and "UNTRAINED" in out
+    assert os.fspath(tmp_path) in out

@@ -1,0 +1,513 @@
+"""Model bundles: one ``.safetensors`` file holding the weights and the model card.
+
+A clinician copies or drags one file; nothing in it is ever unpickled. The file is a plain
+safetensors file whose header metadata carries:
+
+- ``wristviewer.format``: ``"wristviewer-bundle/1"``;
+- ``wristviewer.card``: the :class:`ModelCard` as JSON (sorted keys);
+- ``wristviewer.card_sha256``: SHA-256 (hex) of those exact card JSON bytes, so an edited
+  card is refused.
+
+**Weights checksum** (``ModelCard.weights_sha256``) is canonical, independent of how the file
+lays tensors out: SHA-256 over the tensors in sorted name order, each contributing the UTF-8
+bytes of ``f"{name}\\n{dtype}\\n{shape}\\n{nbytes}\\n"`` (dtype as torch spells it without
+``torch.``, e.g. ``float32``; shape as comma-separated integers, empty for a scalar) followed
+by its raw little-endian C-order bytes. See :func:`weights_sha256`.
+
+:func:`load_bundle` refuses, with a :class:`BundleError` naming the file: a file that is not
+safetensors, a missing or edited card, a card with missing or invalid fields, an unknown
+architecture, missing / unexpected / mis-shaped tensors, and a weights checksum mismatch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from wristviewer.ai.architectures import ARCHITECTURES, build_model, expected_shapes
+from wristviewer.ai.recipe import Recipe
+
+FORMAT = "wristviewer-bundle/1"
+FORMAT_KEY = "wristviewer.format"
+CARD_KEY = "wristviewer.card"
+CARD_SHA_KEY = "wristviewer.card_sha256"
+BUNDLE_SUFFIX = ".safetensors"
+
+AGGREGATIONS: tuple[str, ...] = ("max", "mean", "noisy_or")
+OPERATING_POINT_NAMES: tuple[str, ...] = ("youden", "high_sensitivity", "high_specificity")
+
+_MAX_HEADER_BYTES = 64 * 1024 * 1024
+
+
+class BundleError(Exception):
+    """A model bundle that cannot be used. ``str(err)`` is ``"<path>: <reason>"``."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass
+class OperatingPoint:
+    """A decision threshold on the calibrated probability, with its measured performance.
+
+    ``name``: ``"youden"``, ``"high_sensitivity"`` or ``"high_specificity"``. ``sensitivity``
+    and ``specificity`` (0..1) were measured on the tuning set; ``None`` when unknown
+    (untrained bundles).
+    """
+
+    name: str
+    threshold: float
+    sensitivity: float | None = None
+    specificity: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> OperatingPoint:
+        def opt(key: str) -> float | None:
+            value = d.get(key)
+            return None if value is None else float(value)
+
+        return cls(str(d["name"]), float(d["threshold"]), opt("sensitivity"), opt("specificity"))
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass
+class ModelCard:
+    """What a bundle is, how to feed it, and how to read its output.
+
+    Every threshold (the operating points) applies to the **calibrated probability**
+    ``sigmoid(logit / temperature)``, never to the raw logit or the uncalibrated sigmoid.
+
+    - ``name``: unique name in the registry (also the installed file name);
+      ``arch``: one of :data:`~wristviewer.ai.architectures.ARCHITECTURES`; ``version``: free text.
+    - ``recipe``: the preprocessing (:class:`~wristviewer.ai.recipe.Recipe`).
+    - ``operating_points``: at least ``"youden"`` (the default operating threshold), usually
+      also ``"high_sensitivity"`` and ``"high_specificity"``, each with the sensitivity and
+      specificity measured on the tuning set.
+    - ``temperature``: calibration temperature (> 0; 1.0 = uncalibrated).
+    - ``heatmap_scale``: the CAM value (:func:`~wristviewer.ai.gradcam.linear_head_cam`) that
+      maps to 1.0 on the heatmap, a fixed scale for every image (> 0).
+    - ``aggregation``: per-study rule over the views' probabilities: ``"max"``, ``"mean"`` or
+      ``"noisy_or"`` (1 - prod(1 - p)).
+    - ``training_data``: summary of the data (source, counts, splits); free-form JSON.
+    - ``metrics``: evaluation metrics with confidence intervals, free-form JSON, e.g.
+      ``{"auroc": {"value": 0.96, "ci95": [0.94, 0.98]}}``.
+    - ``created``: ISO 8601 timestamp; ``untrained``: True for random-weight bundles (results
+      are meaningless); ``weights_sha256``: canonical weights checksum (module docstring),
+      filled in by :func:`save_bundle`.
+    """
+
+    name: str
+    arch: str
+    version: str
+    recipe: Recipe
+    operating_points: list[OperatingPoint]
+    temperature: float = 1.0
+    heatmap_scale: float = 1.0
+    aggregation: str = "max"
+    training_data: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    created: str = field(default_factory=_now_iso)
+    untrained: bool = False
+    weights_sha256: str = ""
+
+    @property
+    def threshold(self) -> float:
+        """The operating threshold: the Youden point, on the calibrated probability."""
+        return self.operating_point("youden").threshold
+
+    def operating_point(self, name: str) -> OperatingPoint:
+        """The operating point called ``name``; ``KeyError`` if the card has none."""
+        for point in self.operating_points:
+            if point.name == name:
+                return point
+        raise KeyError(f"model card {self.name!r} has no {name!r} operating point")
+
+    def problems(self) -> list[str]:
+        """Sentences describing what is invalid in this card (empty when valid)."""
+        out: list[str] = []
+        if not self.name.strip():
+            out.append("the card has an empty name")
+        if self.arch not in ARCHITECTURES:
+            out.append(
+                f"unknown architecture {self.arch!r} (this version knows {', '.join(ARCHITECTURES)})"
+            )
+        if not self.temperature > 0:
+            out.append(f"temperature must be positive, got {self.temperature}")
+        if not self.heatmap_scale > 0:
+            out.append(f"heatmap_scale must be positive, got {self.heatmap_scale}")
+        if self.aggregation not in AGGREGATIONS:
+            out.append(
+                f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {self.aggregation!r}"
+            )
+        names = [p.name for p in self.operating_points]
+        if "youden" not in names:
+            out.append("the card has no 'youden' operating point")
+        for point in self.operating_points:
+            if point.name not in OPERATING_POINT_NAMES:
+                out.append(f"unknown operating point {point.name!r}")
+            if not 0.0 <= point.threshold <= 1.0:
+                out.append(
+                    f"operating point {point.name!r} has threshold {point.threshold} outside 0..1"
+                )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "name": self.name,
+            "arch": self.arch,
+            "version": self.version,
+            "recipe": self.recipe.to_dict(),
+            "operating_points": [p.to_dict() for p in self.operating_points],
+            "temperature": self.temperature,
+            "heatmap_scale": self.heatmap_scale,
+            "aggregation": self.aggregation,
+            "training_data": self.training_data,
+            "metrics": self.metrics,
+            "created": self.created,
+            "untrained": self.untrained,
+            "weights_sha256": self.weights_sha256,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ModelCard:
+        """Inverse of :meth:`to_dict`. Every field is required: ``KeyError`` names the missing
+        ones; ``ValueError``/``TypeError`` for malformed values."""
+        missing = [f.name for f in dataclasses.fields(cls) if f.name not in d]
+        if missing:
+            raise KeyError(f"the model card lacks {', '.join(missing)}")
+        return cls(
+            name=str(d["name"]),
+            arch=str(d["arch"]),
+            version=str(d["version"]),
+            recipe=Recipe.from_dict(d["recipe"]),
+            operating_points=[OperatingPoint.from_dict(p) for p in d["operating_points"]],
+            temperature=float(d["temperature"]),
+            heatmap_scale=float(d["heatmap_scale"]),
+            aggregation=str(d["aggregation"]),
+            training_data=dict(d["training_data"]),
+            metrics=dict(d["metrics"]),
+            created=str(d["created"]),
+            untrained=bool(d["untrained"]),
+            weights_sha256=str(d["weights_sha256"]),
+        )
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def weights_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """Canonical SHA-256 (hex) of a state dict; see the module docstring for the definition."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach()
+        if tensor.device.type != "cpu":
+            tensor = tensor.cpu()
+        flat = tensor.contiguous().reshape(-1)
+        raw = flat.view(torch.uint8)
+        shape = ",".join(str(int(s)) for s in tensor.shape)
+        nbytes = flat.numel() * flat.element_size()
+        digest.update(f"{name}\n{_dtype_name(tensor.dtype)}\n{shape}\n{nbytes}\n".encode())
+        if nbytes:
+            digest.update(memoryview(raw.numpy()))
+    return digest.hexdigest()
+
+
+@dataclass
+class ModelBundle:
+    """A verified bundle in memory: its file, its card and its weights (CPU tensors)."""
+
+    path: Path
+    card: ModelCard
+    state_dict: dict[str, torch.Tensor]
+
+    @property
+    def sha256(self) -> str:
+        return self.card.weights_sha256
+
+    def build_model(self, *, share_memory: bool = False) -> nn.Module:
+        """The network with these weights, in eval mode, on the CPU.
+
+        ``share_memory=True`` makes the parameters use the bundle's tensors (no copy; the
+        predictor does this); by default they are copies, safe to train.
+        """
+        with torch.device("meta"):
+            model = build_model(self.card.arch)
+        tensors = (
+            self.state_dict if share_memory else {k: v.clone() for k, v in self.state_dict.items()}
+        )
+        model.load_state_dict(tensors, strict=True, assign=True)
+        return model.eval()
+
+
+def _sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _card_json(card: ModelCard) -> str:
+    return json.dumps(card.to_dict(), sort_keys=True, ensure_ascii=False)
+
+
+def card_metadata(card: ModelCard) -> dict[str, str]:
+    """The safetensors header metadata that carries ``card`` (format, card JSON, card SHA-256)."""
+    card_text = _card_json(card)
+    return {FORMAT_KEY: FORMAT, CARD_KEY: card_text, CARD_SHA_KEY: _sha256_text(card_text)}
+
+
+def read_header(path: str | Path) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The safetensors header: ({tensor name: {dtype, shape, data_offsets}}, metadata).
+
+    Reads only the header bytes. Raises :class:`BundleError` when the file is not a
+    safetensors file (or is truncated).
+    """
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        with p.open("rb") as fh:
+            prefix = fh.read(8)
+            if len(prefix) < 8:
+                raise BundleError(p, "not a model bundle: the file is too short to be safetensors")
+            n = int.from_bytes(prefix, "little")
+            if n < 2 or n > min(size - 8, _MAX_HEADER_BYTES):
+                raise BundleError(p, "not a model bundle: the file is not in safetensors format")
+            raw = fh.read(n)
+    except OSError as exc:
+        raise BundleError(p, f"cannot read the file ({exc.strerror or exc})") from exc
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(p, "not a model bundle: the file is not in safetensors format") from exc
+    if not isinstance(header, dict):
+        raise BundleError(p, "not a model bundle: the file is not in safetensors format")
+    metadata = header.pop("__metadata__", None) or {}
+    end = 0
+    for name, info in header.items():
+        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
+            raise BundleError(p, f"not a model bundle: malformed safetensors entry {name!r}")
+        end = max(end, int(info["data_offsets"][1]))
+    if 8 + n + end != size:
+        raise BundleError(
+            p, f"the file is truncated or padded: {size} bytes where {8 + n + end} were expected"
+        )
+    if not isinstance(metadata, dict):
+        raise BundleError(p, "not a model bundle: malformed safetensors metadata")
+    return header, {str(k): str(v) for k, v in metadata.items()}
+
+
+def _card_from_metadata(path: Path, metadata: Mapping[str, str]) -> ModelCard:
+    if metadata.get(FORMAT_KEY) is None or CARD_KEY not in metadata:
+        raise BundleError(
+            path, "a safetensors file without a WristViewer model card (not a model bundle)"
+        )
+    if metadata[FORMAT_KEY] != FORMAT:
+        raise BundleError(
+            path,
+            f"bundle format {metadata[FORMAT_KEY]!r} is not supported (this version reads {FORMAT})",
+        )
+    card_text = metadata[CARD_KEY]
+    if metadata.get(CARD_SHA_KEY) != _sha256_text(card_text):
+        raise BundleError(
+            path, "the model card was changed after the bundle was written (card checksum mismatch)"
+        )
+    try:
+        card_dict = json.loads(card_text)
+    except json.JSONDecodeError as exc:
+        raise BundleError(path, f"the model card is not valid JSON ({exc.msg})") from exc
+    if not isinstance(card_dict, dict):
+        raise BundleError(path, "the model card is not a JSON object")
+    try:
+        card = ModelCard.from_dict(card_dict)
+    except KeyError as exc:
+        raise BundleError(
+            path, str(exc.args[0]) if exc.args else "the model card is incomplete"
+        ) from exc
+    except (TypeError, ValueError) as exc:
+        raise BundleError(path, f"the model card has an invalid value ({exc})") from exc
+    problems = card.problems()
+    if problems:
+        raise BundleError(path, "; ".join(problems))
+    return card
+
+
+def _check_tensor_names(path: Path, arch: str, shapes: Mapping[str, tuple[int, ...]]) -> None:
+    expected = expected_shapes(arch)
+    missing = sorted(set(expected) - set(shapes))
+    unexpected = sorted(set(shapes) - set(expected))
+    if missing:
+        raise BundleError(
+            path, f"{len(missing)} tensor(s) of {arch} are missing, e.g. {', '.join(missing[:3])}"
+        )
+    if unexpected:
+        raise BundleError(
+            path,
+            f"{len(unexpected)} unexpected tensor(s) for {arch}, e.g. {', '.join(unexpected[:3])}",
+        )
+    for name, shape in expected.items():
+        if tuple(shapes[name]) != shape:
+            raise BundleError(
+                path, f"tensor {name} has shape {tuple(shapes[name])}, {arch} needs {shape}"
+            )
+
+
+def inspect_bundle(path: str | Path) -> ModelCard:
+    """The card of a bundle, checked without loading the weights: the format, the card, the
+    architecture and every tensor name and shape. The weights checksum is *not* verified
+    (:func:`load_bundle` does). Raises :class:`BundleError`."""
+    p = Path(path)
+    header, metadata = read_header(p)
+    card = _card_from_metadata(p, metadata)
+    shapes = {name: tuple(int(s) for s in info["shape"]) for name, info in header.items()}
+    _check_tensor_names(p, card.arch, shapes)
+    return card
+
+
+def load_bundle(path: str | Path) -> ModelBundle:
+    """Read and fully verify a bundle (no unpickling). Raises :class:`BundleError`."""
+    p = Path(path)
+    card = inspect_bundle(p)
+    state_dict: dict[str, torch.Tensor] = {}
+    try:
+        with safe_open(str(p), framework="pt", device="cpu") as fh:
+            for name in fh.keys():  # noqa: SIM118 (safe_open is not a mapping)
+                state_dict[name] = fh.get_tensor(name)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise BundleError(p, f"the weights cannot be read ({exc})") from exc
+    actual = weights_sha256(state_dict)
+    if actual != card.weights_sha256:
+        raise BundleError(
+            p,
+            "the weights do not match the checksum in the model card "
+            f"(card {card.weights_sha256[:12] or 'empty'}…, file {actual[:12]}…): "
+            "the file is damaged or was altered",
+        )
+    return ModelBundle(path=p, card=card, state_dict=state_dict)
+
+
+def save_bundle(path: str | Path, state_dict: Mapping[str, torch.Tensor], card: ModelCard) -> Path:
+    """Write a bundle atomically (temporary file in the target folder, then ``os.replace``).
+
+    The tensors must be exactly those of ``card.arch`` (names and shapes); the card is
+    validated and its ``weights_sha256`` filled in. Returns the path written.
+    Raises :class:`BundleError` for an invalid card or weights, ``OSError`` for I/O.
+    """
+    p = Path(path)
+    problems = card.problems()
+    if problems:
+        raise BundleError(p, "; ".join(problems))
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
+    _check_tensor_names(p, card.arch, {k: tuple(v.shape) for k, v in tensors.items()})
+    card = dataclasses.replace(card, weights_sha256=weights_sha256(tensors))
+    metadata = card_metadata(card)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp_name, metadata=metadata)
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    return p
+
+
+def _untrained_heatmap_scale(
+    model: nn.Module, arch: str, recipe: Recipe, generator: torch.Generator
+) -> float:
+    """An arbitrary but visible scale: the 99th percentile of the CAM on two noise images."""
+    from wristviewer.ai.architectures import cam_layer_name, head_weight
+    from wristviewer.ai.gradcam import linear_head_cam
+
+    x = torch.randn(
+        (2, recipe.channels, recipe.input_height, recipe.input_width), generator=generator
+    )
+    captured: list[torch.Tensor] = []
+    handle = model.get_submodule(cam_layer_name(arch)).register_forward_hook(
+        lambda _m, _i, out: captured.append(out)
+    )
+    try:
+        with torch.inference_mode():
+            model(x)
+            cam = linear_head_cam(captured[0], head_weight(model, arch))
+    finally:
+        handle.remove()
+    positive = cam[cam > 0]
+    if positive.numel() == 0:
+        return 1.0
+    scale = float(torch.quantile(positive.flatten()[:1_000_000], 0.99))
+    return scale if scale > 0 and scale == scale and scale != float("inf") else 1.0
+
+
+def create_untrained_bundle(
+    arch: str,
+    path: str | Path,
+    *,
+    recipe: Recipe = Recipe(),  # noqa: B008 (frozen dataclass, immutable default)
+    seed: int = 0,
+    name: str | None = None,
+) -> Path:
+    """Write a random-weight bundle (``untrained=True``): for tests, demos and benchmarks.
+
+    Its outputs are meaningless. Weights come from torchvision's initialisation with
+    ``seed`` (ResNet: the last BatchNorm of every residual branch zeroed, torchvision's
+    ``zero_init_residual``, so random activations stay finite in fp16). The operating points
+    (0.25 / 0.5 / 0.75) are arbitrary and ``heatmap_scale`` is arbitrary too: the 99th
+    percentile of the CAM over two noise images at the recipe's input size, chosen only so
+    that the maps are visible. The global torch RNG state is left untouched.
+    """
+    if arch not in ARCHITECTURES:
+        raise BundleError(
+            path, f"unknown architecture {arch!r} (this version knows {', '.join(ARCHITECTURES)})"
+        )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(arch)
+    if arch == "resnet152":
+        for module in model.modules():
+            bn3 = getattr(module, "bn3", None)
+            if isinstance(bn3, nn.BatchNorm2d):
+                nn.init.zeros_(bn3.weight)
+    generator = torch.Generator().manual_seed(seed + 1)
+    scale = _untrained_heatmap_scale(model, arch, recipe, generator)
+    card = ModelCard(
+        name=name or f"{arch}-untrained",
+        arch=arch,
+        version="0.0.0+untrained",
+        recipe=recipe,
+        operating_points=[
+            OperatingPoint("youden", 0.5),
+            OperatingPoint("high_sensitivity", 0.25),
+            OperatingPoint("high_specificity", 0.75),
+        ],
+        temperature=1.0,
+        heatmap_scale=scale,
+        aggregation="max",
+        training_data={"description": "none: random weights, never trained", "seed": seed},
+        metrics={},
+        untrained=True,
+    )
+    return save_bundle(path, model.state_dict(), card)

@@ -1,0 +1,58 @@
+"""From a raw CAM on the feature grid to a heatmap on the radiograph, and overlays.
+
+numpy and OpenCV only, so the viewer can draw overlays without importing torch.
+
+The heatmap is on the model's fixed scale (``heatmap_scale`` in its card: the CAM value that
+maps to 1.0, clipped to 0..1), never min-max normalised per image: a normal radiograph
+whose CAM stays small stays cool instead of having its largest value stretched to red.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def cam_to_heatmap(
+    cam: np.ndarray,
+    scale: float,
+    input_size: tuple[int, int],
+    output_size: tuple[int, int],
+) -> np.ndarray:
+    """Map one raw CAM (h, w) onto a radiograph.
+
+    ``scale``: the CAM value shown as 1.0 (``ModelCard.heatmap_scale``); ``input_size``:
+    (width, height) of the model input; ``output_size``: (cols, rows) of the radiograph.
+    The CAM is divided by ``scale`` and clipped to 0..1, resized bilinearly to the model
+    input and then to the radiograph — the inverse of the plain resize of preprocessing, so
+    the result registers with the displayed pixels. Returns float32 (rows, cols) in 0..1.
+    """
+    if not scale > 0:
+        raise ValueError(f"heatmap scale must be positive, got {scale}")
+    scaled = np.clip(np.asarray(cam, dtype=np.float32) / np.float32(scale), 0.0, 1.0)
+    at_input = cv2.resize(scaled, tuple(int(v) for v in input_size), interpolation=cv2.INTER_LINEAR)
+    out = cv2.resize(at_input, tuple(int(v) for v in output_size), interpolation=cv2.INTER_LINEAR)
+    return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
+
+
+def overlay_heatmap(
+    grey: np.ndarray,
+    heatmap: np.ndarray,
+    *,
+    opacity: float = 0.6,
+    colormap: int = cv2.COLORMAP_JET,
+) -> np.ndarray:
+    """Colour map over the greyscale image, as uint8 BGR (rows, cols, 3) for ``cv2.imwrite``.
+
+    ``grey``: (rows, cols) float in 0..1; ``heatmap``: same shape, 0..1. Each pixel's colour
+    weight is ``opacity × heatmap``, so where the heatmap is 0 the radiograph shows unchanged.
+    """
+    if grey.shape != heatmap.shape:
+        raise ValueError(f"image {grey.shape} and heatmap {heatmap.shape} differ in shape")
+    grey8 = np.clip(np.rint(np.asarray(grey, dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
+    base = cv2.cvtColor(grey8, cv2.COLOR_GRAY2BGR).astype(np.float32)
+    h = np.clip(np.asarray(heatmap, dtype=np.float32), 0.0, 1.0)
+    colour = cv2.applyColorMap(np.rint(h * 255.0).astype(np.uint8), colormap).astype(np.float32)
+    alpha = (np.float32(opacity) * h)[:, :, None]
+    out = base * (1.0 - alpha) + colour * alpha
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)

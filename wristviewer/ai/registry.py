@@ -1,0 +1,272 @@
+"""Where model bundles live: shipped with the application, installed by the user, or a path.
+
+- ``wristviewer.paths.bundled_models_dir()`` (``resources/models``): shipped, read-only.
+- ``wristviewer.paths.user_models_dir()``: installed with ``wristviewer models install FILE``
+  (copied there as ``<card name>.safetensors``), removed with ``wristviewer models remove NAME``.
+
+Choosing a bundle for an architecture (:func:`resolve_models`): among the valid bundles of
+that architecture, trained ones before untrained ones, then the most recently created, then
+user-installed before bundled; a bundle that fails full verification is passed over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from wristviewer.ai.architectures import ARCHITECTURES
+from wristviewer.ai.bundle import (
+    BUNDLE_SUFFIX,
+    BundleError,
+    ModelBundle,
+    ModelCard,
+    inspect_bundle,
+    load_bundle,
+)
+from wristviewer.paths import bundled_models_dir, user_models_dir
+
+#: the sentence telling a user how to get a model
+HOW_TO_INSTALL = (
+    "Install a model bundle with 'wristviewer models install FILE', "
+    "or train and export one with 'python -m training export'."
+)
+
+MODEL_SPECS: tuple[str, ...] = ("auto", "ensemble", *ARCHITECTURES)
+
+
+class RegistryError(Exception):
+    """A registry operation that cannot be done; ``str(err)`` is a sentence for the user."""
+
+
+class NoModelError(RegistryError):
+    """No usable model matches the request."""
+
+
+@dataclass
+class BundleEntry:
+    """A bundle file found in a models folder. ``card`` is None when the file is invalid,
+    and ``error`` then says why. ``source``: ``"bundled"`` or ``"user"``."""
+
+    path: Path
+    card: ModelCard | None
+    source: str
+    error: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.card is not None
+
+
+def _folders() -> list[tuple[str, Path]]:
+    return [("bundled", bundled_models_dir()), ("user", user_models_dir())]
+
+
+def find_bundles(*, verify: bool = False) -> list[BundleEntry]:
+    """Every ``*.safetensors`` in the bundled folder, then the user folder.
+
+    Invalid files are listed with their reason, never raised. ``verify=False`` checks the
+    format, the card and the tensor names/shapes from the header only (fast);
+    ``verify=True`` also reads the weights and checks their SHA-256.
+    """
+    entries: list[BundleEntry] = []
+    for source, folder in _folders():
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob(f"*{BUNDLE_SUFFIX}")):
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            try:
+                card = load_bundle(path).card if verify else inspect_bundle(path)
+            except BundleError as exc:
+                entries.append(BundleEntry(path, None, source, exc.reason))
+            else:
+                entries.append(BundleEntry(path, card, source))
+    return entries
+
+
+def _preference(entry: BundleEntry) -> tuple[bool, str, bool]:
+    assert entry.card is not None
+    return (not entry.card.untrained, entry.card.created, entry.source == "user")
+
+
+def _best_for_arch(
+    arch: str, entries: list[BundleEntry], failures: list[str]
+) -> ModelBundle | None:
+    candidates = sorted(
+        (e for e in entries if e.card is not None and e.card.arch == arch),
+        key=_preference,
+        reverse=True,
+    )
+    for entry in candidates:
+        try:
+            return load_bundle(entry.path)
+        except BundleError as exc:
+            failures.append(str(exc))
+    return None
+
+
+def _no_model(what: str, entries: list[BundleEntry], failures: list[str]) -> NoModelError:
+    broken = failures + [f"{e.path}: {e.error}" for e in entries if e.card is None]
+    detail = f" ({len(broken)} unusable bundle(s): {'; '.join(broken[:3])})" if broken else ""
+    return NoModelError(f"No usable {what} model is installed{detail}. {HOW_TO_INSTALL}")
+
+
+def resolve_models(spec: str) -> list[ModelBundle]:
+    """The verified bundle(s) for ``spec``.
+
+    ``"densenet161"`` / ``"resnet152"``: the preferred bundle of that architecture;
+    ``"ensemble"``: one of each; ``"auto"``: the ensemble when both exist, else whichever
+    exists; a file path: that bundle; otherwise an installed bundle with that card name.
+    Raises :class:`NoModelError` (a sentence saying how to install one) or
+    :class:`~wristviewer.ai.bundle.BundleError` for a path that is not a valid bundle.
+    """
+    candidate = Path(spec).expanduser()
+    if spec not in MODEL_SPECS and (candidate.suffix == BUNDLE_SUFFIX or candidate.exists()):
+        if not candidate.is_file():
+            raise NoModelError(f"{candidate}: no such model bundle file. {HOW_TO_INSTALL}")
+        return [load_bundle(candidate)]
+    entries = find_bundles()
+    failures: list[str] = []
+    if spec in ARCHITECTURES:
+        best = _best_for_arch(spec, entries, failures)
+        if best is None:
+            raise _no_model(spec, entries, failures)
+        return [best]
+    if spec in ("ensemble", "auto"):
+        found = {arch: _best_for_arch(arch, entries, failures) for arch in ARCHITECTURES}
+        present = [b for b in found.values() if b is not None]
+        if spec == "ensemble" and len(present) < len(ARCHITECTURES):
+            missing = [arch for arch, b in found.items() if b is None]
+            raise _no_model(f"{' and '.join(missing)} (needed for the ensemble)", entries, failures)
+        if not present:
+            raise _no_model("fracture", entries, failures)
+        return present
+    named = [e for e in entries if e.card is not None and e.card.name == spec]
+    for entry in sorted(named, key=_preference, reverse=True):
+        try:
+            return [load_bundle(entry.path)]
+        except BundleError as exc:
+            failures.append(str(exc))
+    choices = ", ".join(MODEL_SPECS)
+    raise NoModelError(
+        f"No model bundle file or installed model is called {spec!r} (choose {choices}, a "
+        f"bundle file, or an installed model's name). {HOW_TO_INSTALL}"
+    )
+
+
+def _file_name(card_name: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", card_name).strip("._") or "model"
+    return safe + BUNDLE_SUFFIX
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def _write_error(folder: Path, exc: OSError, size: int) -> RegistryError:
+    if exc.errno == errno.ENOSPC:
+        return RegistryError(
+            f"Not enough disk space in {folder} to install the model ({size / 1e6:.0f} MB needed)."
+        )
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return RegistryError(f"Cannot write to the models folder {folder}: permission denied.")
+    return RegistryError(f"Cannot install the model into {folder}: {exc.strerror or exc}.")
+
+
+def install_bundle(path: str | Path, *, force: bool = False) -> Path:
+    """Verify a bundle, then copy it atomically into the user models folder.
+
+    The copy is named after the card (``<name>.safetensors``). Installing the same weights
+    again is a no-op; a *different* bundle with the same name is refused unless ``force``.
+    Returns the installed path. Raises :class:`~wristviewer.ai.bundle.BundleError` for an
+    invalid bundle and :class:`RegistryError` for a name clash, an unwritable folder or a
+    full disk.
+    """
+    source = Path(path)
+    bundle = load_bundle(source)
+    card = bundle.card
+    del bundle
+    folder = user_models_dir()
+    target = folder / _file_name(card.name)
+    same_name = [
+        e
+        for e in find_bundles()
+        if e.source == "user" and e.card is not None and e.card.name == card.name
+    ]
+    for entry in same_name:
+        assert entry.card is not None
+        if entry.card.weights_sha256 == card.weights_sha256 and (
+            _same_file(source, entry.path) or entry.path == target
+        ):
+            return entry.path
+    clashes = [
+        e for e in same_name if e.card is not None and e.card.weights_sha256 != card.weights_sha256
+    ]
+    if clashes and not force:
+        raise RegistryError(
+            f"A different model named {card.name!r} is already installed ({clashes[0].path}); "
+            "use --force to replace it."
+        )
+    if _same_file(source, target):
+        return target
+    size = source.stat().st_size
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise _write_error(folder, exc, size) from exc
+    try:
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out, length=4 * 1024 * 1024)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise _write_error(folder, exc, size) from exc
+    for entry in same_name:
+        if entry.path != target:
+            with contextlib.suppress(FileNotFoundError):
+                entry.path.unlink()
+    return target
+
+
+def remove_bundle(name: str) -> Path:
+    """Delete the user-installed bundle called ``name`` (card name, or file name for an
+    invalid file). Bundled models are read-only. Returns the removed path; raises
+    :class:`RegistryError`."""
+    entries = find_bundles()
+
+    def matches(e: BundleEntry) -> bool:
+        return (
+            (e.card is not None and e.card.name == name)
+            or e.path.name == name
+            or e.path.stem == name
+        )
+
+    user = [e for e in entries if e.source == "user" and matches(e)]
+    if not user:
+        if any(e.source == "bundled" and matches(e) for e in entries):
+            raise RegistryError(
+                f"The model {name!r} is bundled with the application and is read-only; it cannot be removed."
+            )
+        raise RegistryError(f"No installed model is named {name!r} (see 'wristviewer models').")
+    for entry in user:
+        try:
+            entry.path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise RegistryError(f"Cannot remove {entry.path}: {exc.strerror or exc}.") from exc
+    return user[0].path

@@ -1,0 +1,145 @@
+"""The Qt-free state, the settings file, and the background workers."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wristviewer.imaging import ClaheSettings, Radiograph, Study, View, Window
+from wristviewer.ui.settings import ViewerSettings
+from wristviewer.ui.state import ViewerState
+from wristviewer.ui.workers import LatestRequestRunner, Worker, WorkerPool
+
+
+def _radiograph(name: str, view: View) -> Radiograph:
+    return Radiograph(
+        pixels=np.zeros((4, 3), np.float32),
+        path=Path(name),
+        format="PNG",
+        bits_stored=8,
+        photometric="MONOCHROME2",
+        view=view,
+    )
+
+
+def test_correcting_a_view_resorts_the_hanging_order() -> None:
+    a, b, c = (
+        _radiograph("a", View.UNKNOWN),
+        _radiograph("b", View.OBLIQUE),
+        _radiograph("c", View.LATERAL),
+    )
+    study = Study(id="s", views=[b, c, a])
+    state = ViewerState()
+    seen: list[Study] = []
+    state.views_reordered.connect(seen.append)
+    state.set_studies([study], [])
+    state.set_view(a, View.PA)
+    assert [r.path.name for r in study.views] == ["a", "b", "c"]
+    assert a.view is View.PA and seen == [study]
+
+
+def test_display_state_events_and_study_stepping() -> None:
+    state = ViewerState()
+    studies = [Study(id=str(i), views=[_radiograph(f"{i}", View.PA)]) for i in range(3)]
+    current: list[int] = []
+    state.current_changed.connect(current.append)
+    state.set_studies(studies, [])
+    state.step_study(-1)
+    assert current == [0, 2]
+    display = state.display(studies[2].views[0])
+    changes: list[bool] = []
+    display.changed.connect(lambda: changes.append(True))
+    display.rotate(1)
+    display.rotate(3)
+    display.flip(True)
+    display.set_window(Window(0.4, 0.0))
+    assert display.rotation == 0 and display.flip_horizontal and display.window.width > 0
+    assert len(changes) == 4
+
+
+def test_settings_round_trip_and_bad_file(isolated_home: Path) -> None:
+    s = ViewerSettings()
+    s.set_clahe(ClaheSettings(enabled=False, clip_limit=3.5, tile_grid=(4, 4)))
+    s.heatmap_opacity = 0.25
+    s.add_recent(["/a", "/b"])
+    s.add_recent(["/b"])
+    path = s.save()
+    assert path.parent == isolated_home / "config"
+    loaded = ViewerSettings.load()
+    assert loaded.clahe == ClaheSettings(enabled=False, clip_limit=3.5, tile_grid=(4, 4))
+    assert loaded.heatmap_opacity == 0.25 and loaded.recent == ["/b", "/a"]
+    path.write_text('{"heatmap_opacity": "loud", "auto_run": false}', encoding="utf-8")
+    odd = ViewerSettings.load()
+    assert odd.heatmap_opacity == ViewerSettings().heatmap_opacity and odd.auto_run is False
+    path.write_text("{not json", encoding="utf-8")
+    assert ViewerSettings.load() == ViewerSettings()
+
+
+def _counting(n: int):
+    total = 0
+    for i in range(n):
+        time.sleep(0.01)
+        total += i
+        yield (i + 1) / n
+    return total
+
+
+def test_generator_worker_reports_progress_and_result(qtbot) -> None:  # noqa: ANN001
+    pool = WorkerPool()
+    worker = Worker(_counting, 5)
+    progress: list[float] = []
+    worker.signals.progress.connect(progress.append)
+    with qtbot.waitSignal(worker.signals.returned, timeout=5000) as blocker:
+        pool.start(worker)
+    assert blocker.args == [10]
+    qtbot.waitUntil(lambda: progress == [0.2, 0.4, 0.6, 0.8, 1.0], timeout=2000)
+
+
+def test_worker_errors_travel_through_errored(qtbot) -> None:  # noqa: ANN001
+    def broken() -> None:
+        raise FileNotFoundError("/x/y.dcm: no such file")
+
+    worker = Worker(broken)
+    with qtbot.waitSignal(worker.signals.errored, timeout=5000) as blocker:
+        WorkerPool().start(worker)
+    assert isinstance(blocker.args[0], FileNotFoundError)
+    assert "/x/y.dcm" in str(blocker.args[0])
+
+
+def test_cancel_stops_a_generator_job(qtbot) -> None:  # noqa: ANN001
+    worker = Worker(_counting, 1000)
+    returned: list[object] = []
+    worker.signals.returned.connect(returned.append)
+    pool = WorkerPool()
+    with qtbot.waitSignal(worker.signals.cancelled, timeout=5000):
+        pool.start(worker)
+        qtbot.wait(50)
+        worker.cancel()
+    assert worker.wait(2) and returned == []
+
+
+def test_latest_request_wins(qtbot) -> None:  # noqa: ANN001
+    results: list[int] = []
+    errors: list[BaseException] = []
+    runner = LatestRequestRunner(WorkerPool(), results.append, errors.append)
+
+    def job(value: int):
+        for _ in range(20):
+            time.sleep(0.005)
+            yield 0.5
+        return value
+
+    for value in range(6):
+        runner.submit(job, value)
+    qtbot.waitUntil(lambda: not runner.busy, timeout=10_000)
+    assert results == [5] and errors == []
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0])
+def test_heatmap_opacity_is_clamped(fraction: float) -> None:
+    state = ViewerState()
+    state.set_heatmap(opacity=fraction * 3 - 1)
+    assert 0.0 <= state.heatmap_opacity <= 1.0

@@ -20,6 +20,7 @@ from wristviewer.imaging.reader import detect_format, read
 from wristviewer.imaging.studies import (
     expand_paths,
     group_studies,
+    iter_load_studies,
     load_studies,
     read_many,
     study_key,
@@ -49,6 +50,7 @@ __all__ = [
     "detect_format",
     "expand_paths",
     "group_studies",
+    "iter_load_studies",
     "invert",
     "load_studies",
     "read",

@@ -23,7 +23,7 @@ a 2300 × 2900 image). Tools that only need the metadata (``wristviewer info``) 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 
 from wristviewer.imaging.errors import ImagingError
@@ -124,17 +124,32 @@ def group_studies(radiographs: Iterable[Radiograph]) -> list[Study]:
     return studies
 
 
+def iter_load_studies(
+    paths: Iterable[str | Path],
+) -> Generator[float, None, tuple[list[Study], list[SkippedFile]]]:
+    """:func:`load_studies` step by step: yields the fraction of files read (0..1) after each
+    file, so a caller can show progress or stop early; returns ``(studies, skipped)``."""
+    files, skipped = expand_paths(paths)
+    yield 0.0
+    radiographs: list[Radiograph] = []
+    for i, (path, result) in enumerate(read_many(files)):
+        if isinstance(result, ImagingError):
+            skipped.append(SkippedFile(path, result.reason))
+        else:
+            radiographs.append(result)
+        yield (i + 1) / max(len(files), 1)
+    return group_studies(radiographs), skipped
+
+
 def load_studies(paths: Iterable[str | Path]) -> tuple[list[Study], list[SkippedFile]]:
     """Read files and folders into studies; unreadable files are listed with the reason.
 
     ``skipped`` holds one :class:`SkippedFile` per file that was not read, its ``reason`` the
     sentence of the error without the path (e.g. "the file is empty (0 bytes)").
     """
-    files, skipped = expand_paths(paths)
-    radiographs: list[Radiograph] = []
-    for path, result in read_many(files):
-        if isinstance(result, ImagingError):
-            skipped.append(SkippedFile(path, result.reason))
-        else:
-            radiographs.append(result)
-    return group_studies(radiographs), skipped
+    steps = iter_load_studies(paths)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value

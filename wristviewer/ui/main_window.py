@@ -57,24 +57,11 @@ def bundle_files_present() -> bool:
 
 # jobs (run in workers) -------------------------------------------------------------------
 def load_job(paths: list[str]) -> Iterator[float | tuple[list[Study], list[SkippedFile]]]:
-    """Read and sort ``paths`` into studies (files and folders, recursively).
+    """Read and sort ``paths`` into studies (files and folders, recursively), yielding progress
+    so the window can show it and cancel a large folder. Returns (studies, skipped files)."""
+    from wristviewer.imaging.studies import iter_load_studies
 
-    The steps of :func:`wristviewer.imaging.load_studies`, file by file, so that the window
-    can show progress and cancel a large folder. Returns (studies, skipped files).
-    """
-    from wristviewer.imaging import ImagingError
-    from wristviewer.imaging.studies import expand_paths, group_studies, read_many
-
-    files, skipped = expand_paths(paths)
-    yield 0.0
-    radiographs: list[Radiograph] = []
-    for i, (path, result) in enumerate(read_many(files)):
-        if isinstance(result, ImagingError):
-            skipped.append(SkippedFile(path, result.reason))
-        else:
-            radiographs.append(result)
-        yield (i + 1) / max(len(files), 1)
-    return group_studies(radiographs), skipped
+    return (yield from iter_load_studies(paths))
 
 
 def clahe_job(

@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
+	@bash installer/linux/qt-system-libs.sh
 	$(VENV)/bin/wristviewer $(SAMPLE)
 
 test: $(STAMP)

@@ -18,6 +18,9 @@ run: $(STAMP)
 	$(VENV)/bin/wristviewer $(SAMPLE)
 
 test: $(STAMP)
+	@# desktop-file-validate and update-mime-database check the Linux desktop integration.
+	@command -v desktop-file-validate >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get install -y -q --no-install-recommends desktop-file-utils shared-mime-info >/dev/null 2>&1; } || true
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m pytest -m "not slow" -q
 
 lint: $(STAMP)

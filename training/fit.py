@@ -1,0 +1,699 @@
+"""The training loop: ``python -m training fit`` (see :mod:`training.config` for every flag).
+
+Outputs in ``--out``: ``config.json`` (the full configuration), ``split/`` (split.csv and
+split.json), ``checkpoint.pt`` (everything needed to resume, written atomically every epoch),
+``best.pt`` (weights of the epoch with the best tuning AUROC), ``metrics.csv`` (one row per
+epoch), ``skipped.csv`` (images that could not be read) and ``tb/`` when TensorBoard is
+installed.
+
+Reproducible resume: the order of each epoch's batches is a permutation seeded by
+(seed, epoch), nothing else in the loop draws random numbers (no augmentation other than the
+fixed zoom copies, no dropout), and the checkpoint restores model, optimiser, scheduler, grad
+scaler and the RNG states. On the CPU, ``fit`` for 2 epochs and ``fit`` for 1 epoch plus
+``--resume`` for the second give identical weights (tested).
+
+Distributed: launched by ``torchrun --nproc-per-node N -m training fit ...``; each process
+takes a DistributedSampler shard of the training batches, gradients are all-reduced by DDP,
+rank 0 evaluates the tuning set and writes every file, and the stop decision is broadcast.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import random
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from training import data as data_mod
+from training import splits as splits_mod
+from training.config import FitConfig
+from training.stats import auroc
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"
+BEST = "best.pt"
+METRICS_COLUMNS = (
+    "epoch",
+    "lr",
+    "train_loss",
+    "tuning_loss",
+    "tuning_auroc",
+    "best_auroc",
+    "seconds",
+    "images_per_s",
+)
+
+#: Flags that may change on --resume (everything else must match the saved configuration).
+RESUME_OVERRIDABLE = frozenset(
+    {
+        "epochs",
+        "workers",
+        "progress",
+        "device",
+        "max_batches",
+        "tensorboard",
+        "early_stop_start",
+        "patience",
+        "resume",
+        "out",
+        "cache_dir",
+        "offline",
+    }
+)
+
+
+class FitError(Exception):
+    """A training run that cannot start or continue; the message is one sentence."""
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+class Progress:
+    """Plain-text progress on stderr: a line at most every ``every`` seconds, and at the end."""
+
+    def __init__(self, label: str, total: int, enabled: bool = True, every: float = 2.0) -> None:
+        self.label, self.total, self.enabled, self.every = label, total, enabled, every
+        self.start = self.last = time.monotonic()
+
+    def update(self, done: int, extra: str = "") -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if done < self.total and now - self.last < self.every:
+            return
+        self.last = now
+        width = 24
+        filled = int(width * done / max(self.total, 1))
+        rate = done / max(now - self.start, 1e-9)
+        sys.stderr.write(
+            f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {rate:.2f}/s {extra}\n"
+        )
+        sys.stderr.flush()
+
+
+def select_device(requested: str) -> torch.device:
+    """``auto`` = CUDA, else MPS, else CPU; an explicit device must exist."""
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    dev = torch.device(requested)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise FitError(
+            f"device {requested!r} was requested but CUDA is not available on this machine"
+        )
+    return dev
+
+
+def amp_dtype(cfg: FitConfig, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype, or None for full precision (CPU runs are always fp32 unless forced)."""
+    if cfg.amp == "off" or (cfg.amp == "auto" and device.type != "cuda"):
+        return None
+    if cfg.amp == "fp16":
+        return torch.float16
+    if cfg.amp == "bf16":
+        return torch.bfloat16
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def lr_factor(epoch: int, cfg: FitConfig) -> float:
+    """Learning-rate multiplier of 0-based ``epoch``: gamma^(epoch // step), floored at lr_floor."""
+    return max(cfg.lr_gamma ** (epoch // max(cfg.lr_step, 1)), cfg.lr_floor / cfg.lr)
+
+
+def should_stop(epoch: int, epochs_since_best: int, cfg: FitConfig) -> bool:
+    """Early stopping after 1-based ``epoch``: only from ``early_stop_start`` on, once
+    ``patience`` epochs have passed without a better tuning AUROC."""
+    return epoch >= cfg.early_stop_start and epochs_since_best >= cfg.patience
+
+
+def _rng_state() -> dict[str, Any]:
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "python": list(random.getstate()[1]),
+        "python_version": random.getstate()[0],
+        "python_gauss": random.getstate()[2],
+        "numpy": [
+            np_state[0],
+            torch.from_numpy(np_state[1].astype(np.int64)),
+            int(np_state[2]),
+            int(np_state[3]),
+            float(np_state[4]),
+        ],
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate((state["python_version"], tuple(state["python"]), state["python_gauss"]))
+    n = state["numpy"]
+    np.random.set_state((n[0], n[1].numpy().astype(np.uint32), n[2], n[3], n[4]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """torch.save to a temporary file in the same folder, then os.replace (never half-written)."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+class EpochPermutation(torch.utils.data.Sampler[int]):
+    """A fresh permutation of ``range(n)`` each epoch, seeded by (seed, epoch) only."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
+# --------------------------------------------------------------------------- model initialisation
+
+
+def _fix_densenet_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """torchvision's DenseNet checkpoints name ``norm.1``; the modules are ``norm1`` (same fix as torchvision)."""
+    import re
+
+    pattern = re.compile(
+        r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$"
+    )
+    out = {}
+    for k, v in state.items():
+        m = pattern.match(k)
+        out[m.group(1) + m.group(2) if m else k] = v
+    return out
+
+
+def imagenet_state_dict(arch: str, offline: bool) -> dict[str, torch.Tensor]:
+    """torchvision's ImageNet weights from the torch hub cache (downloaded unless ``offline``)."""
+    import torchvision
+
+    weights = {
+        "densenet161": torchvision.models.DenseNet161_Weights.IMAGENET1K_V1,
+        "resnet152": torchvision.models.ResNet152_Weights.IMAGENET1K_V1,
+    }[arch]
+    filename = weights.url.rsplit("/", 1)[-1]
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / filename
+    if not cached.is_file():
+        if offline:
+            raise FitError(
+                f"ImageNet weights for {arch} are not in the torch hub cache ({cached}) and --offline forbids "
+                f"downloading them; copy {filename} there, or use --init none or --init FILE"
+            )
+        try:
+            return _fix_densenet_keys(
+                torch.hub.load_state_dict_from_url(weights.url, progress=False, check_hash=True)
+            )
+        except (
+            OSError,
+            RuntimeError,
+        ) as exc:  # URLError is an OSError; a bad hash is a RuntimeError
+            raise FitError(
+                f"ImageNet weights for {arch} are not in the torch hub cache ({cached}) and could not be downloaded "
+                f"({exc}); copy {filename} there, or use --init none or --init FILE"
+            ) from exc
+    return _fix_densenet_keys(torch.load(cached, map_location="cpu", weights_only=True))
+
+
+def initialise(model: nn.Module, cfg: FitConfig) -> str:
+    """Apply ``--init``; returns a sentence saying what was loaded."""
+    from wristviewer.ai.architectures import head_name
+
+    if cfg.init == "none":
+        return "random initialisation"
+    if cfg.init == "imagenet":
+        state = imagenet_state_dict(cfg.arch, cfg.offline)
+        head = head_name(cfg.arch) + "."
+        state = {k: v for k, v in state.items() if not k.startswith(head)}
+        result = model.load_state_dict(state, strict=False)
+        missing = [k for k in result.missing_keys if not k.startswith(head)]
+        if missing or result.unexpected_keys:
+            raise FitError(
+                f"ImageNet weights for {cfg.arch} do not fit the network (missing {missing[:3]}, unexpected {result.unexpected_keys[:3]})"
+            )
+        return f"ImageNet weights (torchvision {cfg.arch}), new fracture head"
+    path = Path(cfg.init)
+    if not path.is_file():
+        raise FitError(f"{path}: --init must be none, imagenet or an existing weights file")
+    state = load_weights_file(path)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise FitError(
+            f"{path}: the weights do not fit {cfg.arch} ({str(exc).splitlines()[0]})"
+        ) from exc
+    return f"weights from {path}"
+
+
+def load_weights_file(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict from a bundle (.safetensors), a checkpoint/best file, or a raw state dict."""
+    if path.suffix == ".safetensors":
+        from wristviewer.ai.bundle import load_bundle
+
+        return dict(load_bundle(path).state_dict)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise FitError(f"{path}: not a weights file torch can read ({exc})") from exc
+    if isinstance(obj, dict) and "model" in obj and isinstance(obj["model"], dict):
+        obj = obj["model"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise FitError(f"{path}: no state dict inside")
+    return obj
+
+
+# --------------------------------------------------------------------------- data
+
+
+def select_subset(records: Sequence[data_mod.Record], n: int, seed: int) -> list[data_mod.Record]:
+    """``n`` records drawn with the class ratio kept (at least one per class when possible)."""
+    if n >= len(records):
+        return list(records)
+    rng = np.random.default_rng(seed)
+    pos = [r for r in records if r.label == 1]
+    neg = [r for r in records if r.label == 0]
+    k_pos = min(len(pos), max(1 if pos else 0, round(n * len(pos) / len(records))))
+    k_neg = min(len(neg), n - k_pos)
+    pick_p = [pos[i] for i in sorted(rng.choice(len(pos), k_pos, replace=False))] if k_pos else []
+    pick_n = [neg[i] for i in sorted(rng.choice(len(neg), k_neg, replace=False))] if k_neg else []
+    return pick_p + pick_n
+
+
+def prepare_split(cfg: FitConfig, out: Path) -> splits_mod.Split:
+    """Load ``--split``, or the run's saved split, or draw one from ``--data`` and save it."""
+    saved = out / "split" / "split.csv"
+    if cfg.split:
+        split = splits_mod.load_split(cfg.split)
+    elif saved.is_file():
+        split = splits_mod.load_split(saved)
+    else:
+        if not cfg.data:
+            raise FitError("--data is required for a new run")
+        records = data_mod.load_records(cfg.data, cfg.layout)
+        if cfg.limit:
+            records = select_subset(records, cfg.limit, cfg.seed)
+        if cfg.split_method == "date":
+            if not cfg.cutoff:
+                raise FitError("--split-method date needs --cutoff YYYY-MM-DD")
+            split = splits_mod.split_by_date(records, cfg.cutoff, cfg.tuning_fraction, cfg.seed)
+        else:
+            split = splits_mod.split_by_patient(
+                records, cfg.test_fraction, cfg.tuning_fraction, cfg.seed
+            )
+    return split
+
+
+def default_cache_dir(cfg: FitConfig) -> Path:
+    return Path(cfg.cache_dir) if cfg.cache_dir else Path(cfg.out).resolve().parent / "cache"
+
+
+def _write_skipped(skipped: Sequence[Any], path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "reason"])
+        for s in skipped:
+            w.writerow([str(s.path), s.reason])
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module,
+    dataset: data_mod.RadiographDataset,
+    device: torch.device,
+    batch_size: int = 8,
+    workers: int = 0,
+    autocast: torch.dtype | None = None,
+    channels_last: bool = False,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Fracture logits (float64, one per sample, dataset order) with the model in eval mode."""
+    model.eval()
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=False, num_workers=workers
+    )
+    out: list[np.ndarray] = []
+    done = 0
+    for images, _ in loader:
+        x = images.to(device, non_blocking=True)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+            logits = model(x)
+        out.append(logits.float().reshape(-1).cpu().numpy().astype(np.float64))
+        done += x.shape[0]
+        if progress:
+            progress.update(done)
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def _bce(labels: np.ndarray, logits: np.ndarray) -> float:
+    return (
+        float(np.mean(np.logaddexp(0.0, logits) - labels * logits)) if len(labels) else float("nan")
+    )
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+@dataclass
+class FitResult:
+    """What a finished run leaves behind."""
+
+    out: Path
+    best_epoch: int
+    best_auroc: float
+    epochs_run: int
+    stopped_early: bool
+    skipped: int
+
+
+def _merge_resume(cfg: FitConfig, explicit: set[str]) -> FitConfig:
+    out = Path(cfg.out)
+    saved_path = out / "config.json"
+    if not saved_path.is_file():
+        raise FitError(f"{saved_path}: --resume needs the configuration of the earlier run")
+    import json
+
+    saved = FitConfig.from_dict(json.loads(saved_path.read_text(encoding="utf-8")))
+    changed = sorted(
+        k
+        for k in explicit - RESUME_OVERRIDABLE
+        if getattr(cfg, k) != getattr(saved, k) and k != "data"
+    )
+    if changed:
+        raise FitError(
+            f"--resume cannot change {', '.join('--' + k.replace('_', '-') for k in changed)}; start a new run instead"
+        )
+    for k in explicit & RESUME_OVERRIDABLE:
+        setattr(saved, k, getattr(cfg, k))
+    saved.resume = True
+    return saved
+
+
+def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
+    """Train one network as ``cfg`` says; resumable; returns where the results are."""
+    from wristviewer.ai.architectures import build_model
+    from wristviewer.ai.recipe import Recipe
+
+    if cfg.resume:
+        cfg = _merge_resume(cfg, explicit if explicit is not None else set())
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank = 0
+    world = 1
+    owns_group = False
+    device = select_device(cfg.device)
+    if distributed:
+        import torch.distributed as dist
+
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        owns_group = not dist.is_initialized()
+        if owns_group:
+            dist.init_process_group(backend)
+        rank, world = dist.get_rank(), dist.get_world_size()
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+    main = rank == 0
+    out = Path(cfg.out)
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        if (out / CHECKPOINT).exists() and not cfg.resume:
+            raise FitError(
+                f"{out}: a run is already there; pass --resume to continue it or choose another --out"
+            )
+        cfg.save(out / "config.json")
+    if cfg.deterministic:
+        torch.use_deterministic_algorithms(True)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    seed_everything(cfg.seed)
+
+    recipe = Recipe.from_dict(cfg.recipe_dict())
+    split = prepare_split(cfg, out)
+    if main and not (out / "split" / "split.csv").is_file():
+        split.save(out / "split")
+    for w in split.warnings:
+        log.warning("%s", w)
+    if not split.train or not split.tuning:
+        raise FitError(
+            f"{out}: the split has {len(split.train)} training and {len(split.tuning)} tuning images; both must be non-empty"
+        )
+
+    cache = data_mod.PreprocessCache(default_cache_dir(cfg), recipe, cfg.cache_dtype)
+    bar = Progress("preprocess", len(split.train) + len(split.tuning), cfg.progress and main)
+    if distributed and not main:  # rank 0 fills the cache; the others then read it
+        import torch.distributed as dist
+
+        dist.barrier()
+    train_recs, skipped_a = data_mod.warm_cache(
+        split.train, cache, cfg.workers if main else 0, lambda d, t: bar.update(d)
+    )
+    tuning_recs, skipped_b = data_mod.warm_cache(
+        split.tuning, cache, cfg.workers if main else 0, None
+    )
+    if distributed and main:
+        import torch.distributed as dist
+
+        dist.barrier()
+    skipped = skipped_a + skipped_b
+    if main:
+        _write_skipped(skipped, out / "skipped.csv")
+    samples = (
+        data_mod.oversample_minority(train_recs, zoom=cfg.zoom != 1.0)
+        if cfg.oversample
+        else [data_mod.Sample(r) for r in train_recs]
+    )
+    train_ds = data_mod.RadiographDataset(samples, cache, cfg.zoom)
+    tuning_ds = data_mod.RadiographDataset(tuning_recs, cache)
+    tuning_labels = tuning_ds.labels.astype(np.float64)
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.arch)
+    init_note = initialise(model, cfg) if not cfg.resume else "resumed"
+    log.info("%s: %s", cfg.arch, init_note)
+    model.to(device)
+    use_cl = cfg.channels_last == "on" or (cfg.channels_last == "auto" and device.type == "cuda")
+    if use_cl:
+        model = model.to(memory_format=torch.channels_last)
+    net: nn.Module = model
+    if distributed:
+        net = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(e, cfg))
+    autocast = amp_dtype(cfg, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=autocast == torch.float16)
+    loss_fn = nn.BCEWithLogitsLoss()
+
+    start_epoch = 0
+    best_auroc = -math.inf
+    best_epoch = 0
+    since_best = 0
+    if cfg.resume:
+        ckpt_path = out / CHECKPOINT
+        if not ckpt_path.is_file():
+            raise FitError(f"{ckpt_path}: no checkpoint to resume from")
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        scaler.load_state_dict(ckpt["scaler"])
+        _set_rng_state(ckpt["rng"])
+        start_epoch = int(ckpt["epoch"])
+        best_auroc, best_epoch, since_best = (
+            float(ckpt["best_auroc"]),
+            int(ckpt["best_epoch"]),
+            int(ckpt["since_best"]),
+        )
+
+    if distributed:
+        sampler: Any = torch.utils.data.distributed.DistributedSampler(
+            train_ds, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed
+        )
+    else:
+        sampler = EpochPermutation(len(train_ds), cfg.seed)
+    loader = torch.utils.data.DataLoader(
+        train_ds,
+        batch_size=cfg.batch_size,
+        sampler=sampler,
+        num_workers=cfg.workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=cfg.workers > 0,
+        # A last batch of one image would give BatchNorm a single sample: drop it (its images
+        # come back in other epochs' batches, the permutation changes every epoch).
+        drop_last=cfg.batch_size > 1 and len(sampler) % cfg.batch_size == 1,
+    )
+    writer = _tensorboard(out) if cfg.tensorboard and main else None
+    metrics_path = out / "metrics.csv"
+    if main and (not cfg.resume or not metrics_path.is_file()):
+        with metrics_path.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerow(METRICS_COLUMNS)
+
+    stopped_early = False
+    epoch = start_epoch
+    for epoch in range(start_epoch, cfg.epochs):
+        sampler.set_epoch(epoch)
+        net.train()
+        t0 = time.monotonic()
+        n_batches = len(loader) if cfg.max_batches is None else min(len(loader), cfg.max_batches)
+        bar = Progress(f"epoch {epoch + 1}/{cfg.epochs}", n_batches, cfg.progress and main)
+        total_loss = 0.0
+        seen = 0
+        optimizer.zero_grad(set_to_none=True)
+        pending = 0
+        for b, (images, labels) in enumerate(loader):
+            if b >= n_batches:
+                break
+            x = images.to(device, non_blocking=True)
+            if use_cl:
+                x = x.contiguous(memory_format=torch.channels_last)
+            y = labels.to(device, non_blocking=True).reshape(-1, 1)
+            with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+                logits = net(x)
+            loss = loss_fn(logits.float(), y)
+            scaler.scale(loss / cfg.accumulate).backward()
+            pending += 1
+            if pending == cfg.accumulate or b + 1 == n_batches:
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
+                pending = 0
+            total_loss += float(loss.detach()) * x.shape[0]
+            seen += x.shape[0]
+            bar.update(b + 1, f"loss {total_loss / max(seen, 1):.4f}")
+        scheduler.step()
+        train_seconds = time.monotonic() - t0
+
+        stop = torch.zeros(1)
+        if main:
+            tl = predict_logits(
+                model, tuning_ds, device, max(cfg.batch_size, 8), 0, autocast, use_cl
+            )
+            both = 0 < tuning_labels.sum() < len(tuning_labels)
+            tune_auc = auroc(tuning_labels, tl) if both else float("nan")
+            tune_loss = _bce(tuning_labels, tl)
+            improved = both and tune_auc > best_auroc
+            if improved or (best_epoch == 0 and not both):
+                best_auroc = tune_auc if both else best_auroc
+                best_epoch = epoch + 1
+                since_best = 0
+                atomic_save(
+                    {
+                        "model": model.state_dict(),
+                        "arch": cfg.arch,
+                        "recipe": recipe.to_dict(),
+                        "epoch": epoch + 1,
+                        "tuning_auroc": tune_auc,
+                    },
+                    out / BEST,
+                )
+            else:
+                since_best += 1
+            row = [
+                epoch + 1,
+                cfg.lr * lr_factor(epoch, cfg),
+                total_loss / max(seen, 1),
+                tune_loss,
+                tune_auc,
+                best_auroc,
+                round(train_seconds, 3),
+                round(seen * world / max(train_seconds, 1e-9), 3),
+            ]
+            with metrics_path.open("a", newline="", encoding="utf-8") as fh:
+                csv.writer(fh).writerow(row)
+            if writer is not None:
+                writer.add_scalar("loss/train", row[2], epoch + 1)
+                writer.add_scalar("loss/tuning", tune_loss, epoch + 1)
+                writer.add_scalar("auroc/tuning", tune_auc, epoch + 1)
+            atomic_save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "rng": _rng_state(),
+                    "epoch": epoch + 1,
+                    "best_auroc": best_auroc,
+                    "best_epoch": best_epoch,
+                    "since_best": since_best,
+                    "arch": cfg.arch,
+                },
+                out / CHECKPOINT,
+            )
+            if cfg.progress:
+                sys.stderr.write(
+                    f"epoch {epoch + 1}: train loss {row[2]:.4f}, tuning loss {tune_loss:.4f}, tuning AUROC {tune_auc:.4f} (best {best_auroc:.4f} at epoch {best_epoch})\n"
+                )
+            if should_stop(epoch + 1, since_best, cfg):
+                stop[0] = 1
+        if distributed:
+            import torch.distributed as dist
+
+            dist.broadcast(stop, src=0)
+        if stop[0] > 0:
+            stopped_early = True
+            break
+    if writer is not None:
+        writer.close()
+    if distributed:
+        import torch.distributed as dist
+
+        dist.barrier()
+        if owns_group:
+            dist.destroy_process_group()
+    return FitResult(
+        out,
+        best_epoch,
+        best_auroc,
+        epoch + 1 - start_epoch if cfg.epochs > start_epoch else 0,
+        stopped_early,
+        len(skipped),
+    )
+
+
+def _tensorboard(out: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(out / "tb"))

@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, str] = {
     "info": "info",
     "predict": "predict",
     "models": "models",
+    "audit": "audit",
 }
 
 

@@ -36,6 +36,7 @@ from wristviewer.imaging import ClaheSettings, Radiograph, SkippedFile, Study, a
 from wristviewer.paths import bundled_models_dir, user_models_dir
 from wristviewer.ui import dialogs
 from wristviewer.ui.panels import ClahePanel, ResultsPanel
+from wristviewer.ui.second_opinion import AuditLogDialog, ReadPanel, SecondOpinionController
 from wristviewer.ui.settings import ViewerSettings, anonymous
 from wristviewer.ui.state import WINDOW_PRESETS, Analysis, ViewerState
 from wristviewer.ui.view_panel import ViewPanel
@@ -153,14 +154,17 @@ class MainWindow(QMainWindow):
     """The viewer window. ``settings`` defaults to the saved ones.
 
     Signals: ``studies_loaded()``, ``enhanced_ready()`` (CLAHE applied to the views),
-    ``models_found(list)``, ``analysis_finished(bool)`` (True on success). ``is_busy()``
-    says whether any job is left (used by --screenshot).
+    ``models_found(list)``, ``analysis_finished(bool)`` (True on success),
+    ``report_exported(str)`` and ``anonymised_exported(str)`` (the file / folder written).
+    ``is_busy()`` says whether any job is left (used by --screenshot).
     """
 
     studies_loaded = Signal()
     enhanced_ready = Signal()
     models_found = Signal(list)
     analysis_finished = Signal(bool)
+    report_exported = Signal(str)
+    anonymised_exported = Signal(str)
 
     def __init__(
         self, settings: ViewerSettings | None = None, parent: QWidget | None = None
@@ -172,6 +176,10 @@ class MainWindow(QMainWindow):
             visible=self.settings.heatmap_visible, opacity=self.settings.heatmap_opacity
         )
         self.workers = WorkerPool()
+        self.second_opinion = SecondOpinionController(self.state, self.settings, parent=self)
+        self.last_report: Path | None = None
+        self.last_anonymised: Any = None
+        self.teaching_window: Any = None
         self.panels: list[ViewPanel] = []
         self.active_panel: ViewPanel | None = None
         self.last_error: str | None = None
@@ -231,12 +239,15 @@ class MainWindow(QMainWindow):
 
         self.clahe_panel = ClahePanel(self.state)
         self.results_panel = ResultsPanel(self.state)
+        self.results_panel.ai_gate = self.second_opinion.ai_visible
+        self.read_panel = ReadPanel(self.second_opinion)
         self.results_panel.set_device(self.settings.device)
         self.results_panel.set_auto_run(self.settings.auto_run)
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(4, 4, 4, 4)
         side_layout.addWidget(self.clahe_panel)
+        side_layout.addWidget(self.read_panel)
         side_layout.addWidget(self.results_panel)
         side_layout.addStretch(1)
         scroll = QScrollArea()
@@ -324,6 +335,10 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "DICOM tags…", self.show_dicom_tags, ["T"])
         self._action(file_menu, "Files not opened…", self.show_skipped)
         file_menu.addSeparator()
+        self._action(file_menu, "Export report…", self.export_report, ["Ctrl+E"])
+        self._action(file_menu, "Export anonymised study…", self.export_anonymised)
+        self._action(file_menu, "Audit log…", self.show_audit_log)
+        file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, ["Ctrl+Q"])
 
         view_menu = mb.addMenu("&View")
@@ -382,6 +397,19 @@ class MainWindow(QMainWindow):
         ai_menu = mb.addMenu("&AI")
         self._action(ai_menu, "Run AI on this study", self.run_analysis, ["Ctrl+R", "A"])
         self._action(ai_menu, "Cancel reading / AI run", self.cancel_work, ["Esc"])
+        ai_menu.addSeparator()
+        self.reveal_action = self._action(
+            ai_menu,
+            "Reveal the AI only after my read",
+            lambda on: self.second_opinion.set_mode("after_read" if on else "immediate"),
+            checkable=True,
+            tip="Hide the AI result until you have submitted your own read",
+        )
+        self.reveal_action.setChecked(self.settings.reveal_ai == "after_read")
+
+        teaching_menu = mb.addMenu("&Teaching")
+        self._action(teaching_menu, "Open case set…", self.open_case_set_dialog)
+        self._action(teaching_menu, "Open the sample case set", self.open_sample_case_set)
 
         models_menu = mb.addMenu("&Models")
         self._action(models_menu, "Install…", self.install_dialog, ["Ctrl+I"])
@@ -400,6 +428,8 @@ class MainWindow(QMainWindow):
         s.heatmap_changed.connect(self._on_heatmap_changed)
         s.analysis_changed.connect(self._on_analysis_changed)
         s.skipped_changed.connect(self._on_skipped_changed)
+        self.second_opinion.changed.connect(self._on_second_opinion_changed)
+        self.second_opinion.audit_failed.connect(self.status_label.setText)
 
     # opening ------------------------------------------------------------------------------
     def open_paths(self, paths: Sequence[str | Path]) -> Worker | None:
@@ -779,7 +809,16 @@ class MainWindow(QMainWindow):
             for panel in self.panels:
                 self._show_prediction(panel, analysis)
 
+    def _on_second_opinion_changed(self) -> None:
+        """The read was submitted, the mode changed…: show or hide the AI result again."""
+        analysis = self.state.current_analysis()
+        self.results_panel.show_analysis(analysis)
+        for panel in self.panels:
+            self._show_prediction(panel, analysis)
+
     def _show_prediction(self, panel: ViewPanel, analysis: Analysis | None) -> None:
+        if analysis is not None and not self.second_opinion.ai_visible():
+            analysis = None  # blind read: no badge, no heatmap until the read is submitted
         vp = analysis.view_prediction(panel.radiograph.path) if analysis is not None else None
         if vp is None or analysis is None:
             panel.set_prediction(None, 0.5, None)
@@ -831,6 +870,49 @@ class MainWindow(QMainWindow):
             lambda exc: self._report_error("Could not read the DICOM tags", exc)
         )
         self.workers.start(worker)
+
+    def export_report(self) -> Worker | None:
+        """File ▸ Export report… (PDF or PNG; identifiers only when asked for)."""
+        from wristviewer.ui.report import export_report
+
+        return export_report(self)
+
+    def export_anonymised(self) -> Worker | None:
+        """File ▸ Export anonymised study… (DICOM de-identified, PS3.15 E.1-1)."""
+        from wristviewer.ui.report import export_anonymised
+
+        return export_anonymised(self)
+
+    def show_audit_log(self) -> None:
+        AuditLogDialog(self.second_opinion.writer.path, self.workers, self).open()
+
+    def open_case_set_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Open a teaching case set (folder with cases.csv)", self.settings.last_folder
+        )
+        if folder:
+            self.open_case_set(folder)
+
+    def open_sample_case_set(self) -> None:
+        from wristviewer.paths import resources_dir
+
+        self.open_case_set(resources_dir() / "teaching" / "fracatlas-sample")
+
+    def open_case_set(self, folder: str | Path) -> Any:
+        """Open the quiz window on a case set; returns it (None when the set is unreadable)."""
+        from wristviewer.ui.teaching import TeachingWindow
+        from wristviewer.workflow.teaching import CaseSetError, load_case_set
+
+        try:
+            case_set = load_case_set(folder)
+        except CaseSetError as exc:
+            self._report_error("The case set could not be opened", exc)
+            return None
+        self.teaching_window = TeachingWindow(
+            case_set, model_spec=self.results_panel.chosen_model(), device=self.settings.device
+        )
+        self.teaching_window.show()
+        return self.teaching_window
 
     def show_skipped(self) -> None:
         if self.state.skipped:
@@ -934,6 +1016,9 @@ class MainWindow(QMainWindow):
             log.warning("workers still running at shutdown")
         for panel in self.panels:
             panel.detach()
+        self.second_opinion.close()
+        if self.teaching_window is not None:
+            self.teaching_window.close()
         super().closeEvent(event)
 
     def describe(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QRectF, Qt, Signal
@@ -144,6 +145,8 @@ class ResultsPanel(QGroupBox):
     def __init__(self, state: ViewerState, parent: QWidget | None = None) -> None:
         super().__init__("AI second opinion", parent)
         self._state = state
+        #: asked before any result is shown; False while the physician's read is awaited
+        self.ai_gate: Callable[[], bool] = lambda: True
 
         self.untrained_banner = QLabel(UNTRAINED_WARNING)
         self.untrained_banner.setWordWrap(True)
@@ -192,6 +195,10 @@ class ResultsPanel(QGroupBox):
         self.card_label = QLabel("")
         self.card_label.setWordWrap(True)
         self.card_label.setStyleSheet("color: #555; font-size: 11px;")
+        self.hidden_label = QLabel("AI result ready — shown after you submit your read.")
+        self.hidden_label.setWordWrap(True)
+        self.hidden_label.setStyleSheet("color: #5d4037; font-style: italic;")
+        self.hidden_label.hide()
 
         self.heatmap_box = QCheckBox("Show heatmaps (H)")
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
@@ -223,6 +230,7 @@ class ResultsPanel(QGroupBox):
         layout.addLayout(buttons)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status_label)
+        layout.addWidget(self.hidden_label)
         layout.addWidget(self.verdict_label)
         layout.addWidget(self.probability_label)
         layout.addWidget(self.card_label)
@@ -300,7 +308,12 @@ class ResultsPanel(QGroupBox):
         self.progress_bar.setValue(round(max(0.0, min(fraction, 1.0)) * 100))
 
     def show_analysis(self, analysis: Analysis | None) -> None:
-        """The verdict, probability against threshold, and model card summary (or blanks)."""
+        """The verdict, probability against threshold, and model card summary (or blanks).
+        Nothing of the result is shown while :attr:`ai_gate` says no (blind read)."""
+        blinded = analysis is not None and not self.ai_gate()
+        self.hidden_label.setVisible(blinded)
+        if blinded:
+            analysis = None
         for label in (self.verdict_label, self.probability_label, self.card_label):
             label.setVisible(analysis is not None)
         if analysis is None:

@@ -1,7 +1,7 @@
 """The viewer's settings (a JSON file in the per-user config folder) and its rotating log.
 
 Settings hold no patient data: window geometry, the last folder, CLAHE defaults, the model
-choice, heatmap opacity, device, auto-run and the recent studies (paths the user opened).
+choice, heatmap opacity, device, auto-run, when to reveal the AI result, and the recent studies (paths the user opened).
 The log never names patients: studies and files are counted or hashed, never named.
 """
 
@@ -43,6 +43,7 @@ class ViewerSettings:
     heatmap_visible: bool = True
     device: str = "auto"  # auto | cpu | cuda | mps
     auto_run: bool = True
+    reveal_ai: str = "immediate"  # "immediate" | "after_read": AI hidden until the read is in
 
     @property
     def clahe(self) -> ClaheSettings:

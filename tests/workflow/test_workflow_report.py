@@ -1,0 +1,77 @@
+"""The report content: facts, identifiers only on request, images and overlays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tests.helpers.dicom_factory import phantom, write_dicom
+from wristviewer.imaging import Study, read
+from wristviewer.workflow.blind_read import Read, ReadSession, RevealMode
+from wristviewer.workflow.report import DISCLAIMER, build_report
+
+
+class _VP:
+    def __init__(self, path: Path, p: float, heatmap: np.ndarray) -> None:
+        self.path, self.fracture_probability, self.heatmap = path, p, heatmap
+
+
+class _Prediction:
+    def __init__(self, views: list[_VP]) -> None:
+        self.views = views
+        self.fracture_probability = max(v.fracture_probability for v in views)
+        self.threshold = 0.5
+        self.suspected = self.fracture_probability >= self.threshold
+        self.untrained = True
+        self.models = ["m"]
+
+
+class _Card:
+    name, arch, version, weights_sha256, untrained = "dn", "densenet161", "1", "ef" * 32, True
+
+
+def _study(tmp_path: Path) -> Study:
+    path = write_dicom(
+        tmp_path / "Doe_pa.dcm",
+        phantom(),
+        view_position="PA",
+        extra={"PatientName": "Doe^Jane", "PatientID": "MRN-778899"},
+    )
+    r = read(path)
+    return Study(id="s", views=[r])
+
+
+def test_report_without_identifiers_names_no_patient(tmp_path: Path) -> None:
+    study = _study(tmp_path)
+    r = study.views[0]
+    heat = np.zeros_like(r.pixels)
+    heat[5:20, 5:20] = 0.9
+    session = ReadSession("s", mode=RevealMode.AFTER_READ)
+    session.submit_read(Read.FRACTURE, "distal radius")
+    session.decide(Read.FRACTURE)
+    content = build_report(study, _Prediction([_VP(r.path, 0.8, heat)]), [_Card()], session)
+    text = content.to_text()
+    for expected in (
+        "fracture suspected",
+        "0.800",
+        "Model threshold: 0.500",
+        "distal radius",
+        "Final decision: fracture",
+        "UNTRAINED",
+        DISCLAIMER,
+        "weights efefefefefef",
+    ):
+        assert expected in text
+    assert "Doe" not in text and "MRN-778899" not in text and "Doe_pa" not in content.to_html()
+    view = content.views[0]
+    assert view.image.shape == (*r.pixels.shape, 3) and view.image.dtype == np.uint8
+    assert view.overlay is not None and not np.array_equal(view.overlay, view.image)
+
+
+def test_identifiers_only_when_asked(tmp_path: Path) -> None:
+    study = _study(tmp_path)
+    content = build_report(study, None, include_identifiers=True)
+    assert content.identifiers["PatientID"] == "MRN-778899"
+    assert "Doe^Jane" in content.to_text() and "AI result: none" in content.to_text()
+    assert content.views[0].overlay is None

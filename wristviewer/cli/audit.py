@@ -1,0 +1,70 @@
+"""``wristviewer audit``: the audit log of second-opinion reviews, for quality review.
+
+``wristviewer audit [--json]`` prints a summary (reviews, reads, final decisions, agreement
+counts, first and last time). ``wristviewer audit export --csv FILE`` writes every review as
+CSV (one row per review; study keys are salted SHA-256 hashes, never names or paths).
+``--db FILE`` reads another database than the user's (``user_data_dir()/audit.sqlite3``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "audit",
+        help="summarise or export the audit log of second-opinion reviews",
+        description="Print a summary of the audit log (default) or export it as CSV.",
+    )
+    p.add_argument("--db", default=None, help="the audit database (default: the user's)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    export = actions.add_parser("export", help="write every review to a CSV file")
+    export.add_argument("--csv", required=True, metavar="FILE", help="the CSV file to write")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from wristviewer.workflow.audit import AuditDatabase, AuditError, default_path
+
+    path = Path(args.db) if args.db else default_path()
+    if not path.is_file():
+        if args.action == "export":
+            sys.stderr.write(f"{path}: no audit log yet (no review was recorded)\n")
+            return EXIT_ERROR
+        sys.stdout.write(f"No audit log yet at {path}: 0 reviews.\n")
+        return EXIT_OK
+    try:
+        db = AuditDatabase(path)
+        try:
+            if args.action == "export":
+                count = db.export_csv(args.csv)
+                sys.stdout.write(f"{count} review(s) written to {args.csv}\n")
+                return EXIT_OK
+            summary = db.summary()
+        finally:
+            db.close()
+    except AuditError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_ERROR
+    if args.json:
+        sys.stdout.write(json.dumps({"path": str(path), **summary}, indent=2) + "\n")
+        return EXIT_OK
+    agreement = ", ".join(f"{k} {v}" for k, v in sorted(summary["agreement"].items())) or "none"
+    sys.stdout.write(
+        f"Audit log {path}\n"
+        f"  reviews: {summary['reviews']}\n"
+        f"  with the physician's read: {summary['with_read']}\n"
+        f"  with a final decision: {summary['with_final_decision']}\n"
+        f"  agreement with the AI: {agreement}\n"
+        f"  from {summary['first_utc'] or '-'} to {summary['last_utc'] or '-'} (UTC)\n"
+    )
+    return EXIT_OK

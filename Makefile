@@ -33,3 +33,12 @@ bench: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# ---- installer (desktop packaging; see installer/README.md) ----------------------------
+# One-folder frozen app in build/dist/WristViewer (plus WristViewer.app on macOS).
+.PHONY: installer
+installer: $(STAMP)
+	$(VENV)/bin/python -m pip install --quiet -e '.[freeze]'
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath build/dist \
+		--workpath build/pyinstaller installer/wristviewer.spec
+	@du -sh build/dist/WristViewer

@@ -19,6 +19,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="render the window with the study loaded (and analysed when a model is installed) "
         "to a PNG, then exit",
     )
+    parser.add_argument(
+        "--new-instance",
+        action="store_true",
+        help="open a window of its own even when WristViewer is already running "
+        "(by default the files go to the running window)",
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     return parser
 
@@ -32,4 +38,4 @@ def run_from_argv(argv: Sequence[str]) -> int:
         return 0
     from wristviewer.ui.app import run_app
 
-    return run_app(args.paths, screenshot=args.screenshot)
+    return run_app(args.paths, screenshot=args.screenshot, new_instance=args.new_instance)

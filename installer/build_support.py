@@ -89,9 +89,7 @@ def _default_verify(path: Path) -> None:
     load_bundle(path)
 
 
-def verify_bundles(
-    models_dir: Path, verify: Callable[[Path], Any] | None = None
-) -> list[Path]:
+def verify_bundles(models_dir: Path, verify: Callable[[Path], Any] | None = None) -> list[Path]:
     """Every bundle in ``models_dir`` (sorted), each fully verified (format, model card,
     tensor names/shapes, weights SHA-256) with ``wristviewer.ai.bundle.load_bundle``.
 
@@ -104,7 +102,9 @@ def verify_bundles(
     if not models_dir.is_dir():
         return []
     bundles = sorted(
-        p for p in models_dir.glob(f"*{BUNDLE_SUFFIX}") if p.is_file() and not p.name.startswith(".")
+        p
+        for p in models_dir.glob(f"*{BUNDLE_SUFFIX}")
+        if p.is_file() and not p.name.startswith(".")
     )
     for path in bundles:
         try:

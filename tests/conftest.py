@@ -15,7 +15,9 @@ FRACATLAS = SHARED / "data" / "fracatlas-hand"
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Every test gets its own user folders: no test reads or writes the real home."""
     home = tmp_path_factory.mktemp("wristviewer-home")
     monkeypatch.setenv("WRISTVIEWER_HOME", str(home))
@@ -26,5 +28,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def fracatlas() -> Path:
     """The FracAtlas hand/wrist subset beside the checkout (CC BY 4.0, Abedeen et al. 2023)."""
     if not (FRACATLAS / "manifest.csv").is_file():
-        pytest.fail(f"FracAtlas data not found at {FRACATLAS}: CI and sessions have ../shared beside the checkout")
+        pytest.fail(
+            f"FracAtlas data not found at {FRACATLAS}: CI and sessions have ../shared beside the checkout"
+        )
     return FRACATLAS

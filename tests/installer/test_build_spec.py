@@ -28,7 +28,9 @@ def test_datas_hold_the_icons_and_the_sample_study_under_resources() -> None:
     assert dests["resources/sample/wrist_PA.jpg"] == "resources/sample"
     assert dests["resources/sample/dicom/wrist_PA.dcm"] == "resources/sample/dicom"
     assert dests["resources/sample/ATTRIBUTION.md"] == "resources/sample"  # CC BY needs it
-    assert not any(name.endswith("make_icons.py") or name.endswith("make_sample.py") for name in dests)
+    assert not any(
+        name.endswith("make_icons.py") or name.endswith("make_sample.py") for name in dests
+    )
     for src, _ in bs.collect_datas():
         assert Path(src).is_file()
 
@@ -84,9 +86,11 @@ def test_a_real_bundle_passes_verification(tmp_path: Path) -> None:
 
     root = _fake_resources(tmp_path)
     create_untrained_bundle(
-        "resnet152", root / "models" / "r.safetensors", recipe=Recipe(input_width=96, input_height=112)
+        "resnet152",
+        root / "models" / "r.safetensors",
+        recipe=Recipe(input_width=96, input_height=112),
     )
-    assert ("resources/models" in {d for _, d in bs.collect_datas(root)})
+    assert "resources/models" in {d for _, d in bs.collect_datas(root)}
 
 
 # the spec itself, run with stand-ins for PyInstaller's classes ----------------------------
@@ -124,7 +128,10 @@ def test_spec_builds_a_windowed_one_folder_app_with_the_resources(
     assert "wristviewer.cli.gui" in analysis["hiddenimports"]
     gui, cli = calls["EXE"]
     assert (gui["name"], gui["console"], cli["name"], cli["console"]) == (
-        "wristviewer-gui", False, "wristviewer", True,
+        "wristviewer-gui",
+        False,
+        "wristviewer",
+        True,
     )
     assert all(e["exclude_binaries"] for e in calls["EXE"])  # one folder, not one file
     assert calls["COLLECT"][0]["name"] == "WristViewer"

@@ -26,7 +26,9 @@ def _desktop_keys(path: Path) -> dict[str, str]:
 
 def test_desktop_entry_passes_desktop_file_validate() -> None:
     tool = require_tool("desktop-file-validate", "desktop-file-utils")
-    result = subprocess.run([tool, str(LINUX / "wristviewer.desktop")], capture_output=True, text=True)
+    result = subprocess.run(
+        [tool, str(LINUX / "wristviewer.desktop")], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "", f"warnings or hints: {result.stdout}"
 

@@ -37,7 +37,10 @@ def test_dcm_opens_with_the_windowed_executable() -> None:
     text = ISS.read_text(encoding="utf-8")
     assert f'#define AppExe "{bs.GUI_EXE}.exe"' in text
     registry = "\n".join(_sections()["Registry"])
-    assert 'Subkey: "Software\\Classes\\.dcm"; ValueType: string; ValueName: ""; ValueData: "{#ProgId}"' in registry
+    assert (
+        'Subkey: "Software\\Classes\\.dcm"; ValueType: string; ValueName: ""; ValueData: "{#ProgId}"'
+        in registry
+    )
     assert '"""{app}\\{#AppExe}"" ""%1"""' in registry  # quoted path and argument
     assert "application/dicom" in registry
 
@@ -55,5 +58,7 @@ def test_packs_the_folder_pyinstaller_builds() -> None:
     text = ISS.read_text(encoding="utf-8")
     dist = re.search(r'#define DistDir "(.+)"', text)
     assert dist is not None
-    assert (ISS.parent / dist.group(1).replace("\\", "/")).resolve() == REPO / "build" / "dist" / bs.APP_NAME
+    assert (
+        ISS.parent / dist.group(1).replace("\\", "/")
+    ).resolve() == REPO / "build" / "dist" / bs.APP_NAME
     assert (ISS.parent / "../../resources/icons/wristviewer.ico").resolve().is_file()

@@ -189,7 +189,9 @@ def first_viewer(name: str, isolated_home: Path):  # noqa: ANN201
         text=True,
     )
     try:
-        _wait_for(lambda: "single instance: listening" in _log_text(isolated_home), 90, "listening", proc)
+        _wait_for(
+            lambda: "single instance: listening" in _log_text(isolated_home), 90, "listening", proc
+        )
         yield proc
     finally:
         if proc.poll() is None:

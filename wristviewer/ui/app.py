@@ -301,9 +301,7 @@ def _warn_folders(window: MainWindow, problems: list[str]) -> None:
     if window.quiet_errors:
         window.statusBar().showMessage(problems[0])
         return
-    box = QMessageBox(
-        QMessageBox.Icon.Warning, "WristViewer", "\n\n".join(problems), parent=window
-    )
+    box = QMessageBox(QMessageBox.Icon.Warning, "WristViewer", "\n\n".join(problems), parent=window)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
 

@@ -106,7 +106,9 @@ def send_to_running(
                 log.warning("single instance: the running viewer did not answer (%r)", reply[:80])
                 return False
         if reply.strip() != b"ok":
-            log.warning("single instance: the running viewer refused the request: %s", reply.strip()[:200])
+            log.warning(
+                "single instance: the running viewer refused the request: %s", reply.strip()[:200]
+            )
             return False
         return True
     finally:

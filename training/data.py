@@ -80,7 +80,7 @@ class Record:
             try:
                 p = self.path.resolve().relative_to(relative_to)
             except ValueError:
-                p = self.path
+                p = self.path.resolve()  # absolute: a cwd-relative path would not survive
         row = {k: ("" if v is None else str(v)) for k, v in asdict(self).items()}
         row["path"] = p.as_posix()
         return row

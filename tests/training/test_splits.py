@@ -85,6 +85,26 @@ def test_round_trip(tmp_path: Path) -> None:
     assert back.method == "patient" and back.seed == 1 and back.params == s.params
 
 
+def test_cwd_relative_paths_survive_a_round_trip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records read with paths relative to the working directory (``--data ../shared/...``)
+    must still point at the images when the split is loaded from its own folder."""
+    data = tmp_path / "data"
+    data.mkdir()
+    recs = []
+    for i in range(20):
+        (data / f"img{i}.png").write_bytes(b"x")
+        recs.append(Record(path=Path("data") / f"img{i}.png", label=i % 2, patient_id=f"p{i}"))
+    monkeypatch.chdir(tmp_path)
+    s = splits.split_by_patient(recs, seed=0)
+    csv_path = s.save(tmp_path / "run" / "split")
+    monkeypatch.chdir(tmp_path / "run")  # a later `evaluate` runs from elsewhere
+    back = splits.load_split(csv_path)
+    paths = [r.path for part in back.parts().values() for r in part]
+    assert len(paths) == 20 and all(p.is_file() for p in paths)
+
+
 def test_time_based_split_like_the_paper() -> None:
     recs = _cohort(120, dated=True)
     # Make one patient straddle the cut-off.

@@ -42,6 +42,14 @@ def _metrics(ev: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def default_model_name(arch: str, run: Path) -> str:
+    """The bundle's name when ``--name`` is absent: the run folder's name, prefixed with the
+    architecture unless the folder name already says it (``runs/densenet161`` gives
+    ``densenet161``, not ``densenet161-densenet161``)."""
+    folder = run.resolve().name
+    return folder if arch in folder.lower() else f"{arch}-{folder}"
+
+
 def export_run(
     run: str | Path,
     out: str | Path,
@@ -74,7 +82,7 @@ def export_run(
         "init": cfg.get("init"),
     }
     card = ModelCard(
-        name=name or f"{loaded.arch}-{run.name}",
+        name=name or default_model_name(loaded.arch, run),
         arch=loaded.arch,
         version=version,
         recipe=loaded.recipe,

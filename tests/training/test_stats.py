@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,6 +102,50 @@ def test_hanley_mcneil_1982_ct_ratings() -> None:
     assert r.se == pytest.approx(math.sqrt(cov_slow[0, 0]), abs=1e-12)
     assert r.ci_low < r.auc < r.ci_high < 1.0
     assert stats.roc_curve(y, s).trapezoid_area() == pytest.approx(r.auc, abs=1e-12)
+
+
+def _asah() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """pROC's ``aSAH`` data (tests/training/data/proc_asah.csv): outcome Poor = 1, WFNS, S100B."""
+    lines = (Path(__file__).parent / "data" / "proc_asah.csv").read_text("utf-8").splitlines()
+    rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
+    y = np.array([r["outcome"] == "Poor" for r in rows], dtype=int)
+    return (
+        y,
+        np.array([float(r["wfns"]) for r in rows]),
+        np.array([float(r["s100b"]) for r in rows]),
+    )
+
+
+def test_delong_published_example_proc_asah() -> None:
+    """The worked example of pROC: Robin X, Turck N, Hainard A, et al. pROC: an open-source
+    package for R and S+ to analyze and compare ROC curves. BMC Bioinformatics 2011;12:77, and
+    the package's ``roc.test`` / ``ci.auc`` / ``coords`` documentation, on its ``aSAH`` data
+    (Turck et al. 2010: 113 patients, 41 with a poor outcome at 6 months).
+
+    Published: AUC of S100B 0.7314 with DeLong 95% CI 0.6301-0.8326; AUC of WFNS 0.8237;
+    ``roc.test(roc(outcome, s100b), roc(outcome, wfns))`` (DeLong's test for two correlated
+    ROC curves) Z = -2.209, p-value = 0.02718; the Youden-best S100B cut-off 0.205 with
+    specificity 0.8056 and sensitivity 0.6341.
+    """
+    y, wfns, s100b = _asah()
+    assert (y.size, int(y.sum())) == (113, 41)
+
+    s = stats.auroc_ci(y, s100b, method="plain")  # pROC's ci.auc(method="delong") is plain
+    assert round(s.auc, 4) == 0.7314
+    assert (round(s.ci_low, 4), round(s.ci_high, 4)) == (0.6301, 0.8326)
+    assert round(stats.auroc(y, wfns), 4) == 0.8237
+
+    t = stats.delong_test(y, s100b, wfns)
+    assert round(t.z, 3) == -2.209
+    assert round(t.p_value, 5) == 0.02718
+    assert round(t.difference, 7) == round(0.7313686 - 0.8236789, 7)
+    assert t.ci_low < t.difference < t.ci_high < 0.0  # the difference excludes 0, as p < 0.05
+    swapped = stats.delong_test(y, wfns, s100b)  # order flips the sign only
+    assert swapped.z == pytest.approx(-t.z) and swapped.p_value == pytest.approx(t.p_value)
+
+    best = stats.youden_point(y, s100b)  # pROC puts its cut-off midway between two scores
+    assert 0.19 < best.threshold <= 0.22 and 0.19 < 0.205 <= 0.22
+    assert round(best.specificity, 4) == 0.8056 and round(best.sensitivity, 4) == 0.6341
 
 
 # ---------------------------------------------------------------- fast vs slow, random

@@ -11,7 +11,7 @@ from torch import nn
 
 from wristviewer.ai.architectures import cam_layer_name, head_weight
 from wristviewer.ai.gradcam import GradCAM, grad_cam, linear_head_cam
-from wristviewer.ai.heatmap import cam_to_heatmap, overlay_heatmap
+from wristviewer.ai.heatmap import HEATMAP_FLOOR, cam_to_heatmap, overlay_heatmap
 
 
 def _exact_cam(model: nn.Module, arch: str, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -146,3 +146,15 @@ def test_overlay_keeps_the_image_where_the_heatmap_is_cold() -> None:
     g8 = np.rint(grey * 255).astype(np.uint8)
     assert np.array_equal(out[0, :, 0], g8[0]) and np.array_equal(out[0, :, 2], g8[0])
     assert not np.array_equal(out[15, 10], np.repeat(g8[15, 10], 3))
+
+
+def test_overlay_leaves_values_below_the_viewer_floor_undrawn() -> None:
+    grey = np.full((4, 3), 0.5, dtype=np.float32)
+    heat = np.array(
+        [[0.0] * 3, [HEATMAP_FLOOR - 0.01] * 3, [HEATMAP_FLOOR] * 3, [1.0] * 3], np.float32
+    )
+    out = overlay_heatmap(grey, heat)
+    g = np.full(3, 128, np.uint8)
+    assert all(np.array_equal(out[r, c], g) for r in (0, 1) for c in range(3))
+    assert not np.array_equal(out[2, 0], g) and not np.array_equal(out[3, 0], g)
+    assert not np.array_equal(overlay_heatmap(grey, heat, floor=0.0)[1, 0], g)  # no floor: drawn

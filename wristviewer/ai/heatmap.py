@@ -12,6 +12,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+#: Heatmap values (fixed 0..1 scale) below this are not drawn, so a normal radiograph stays
+#: clean. One value for every rendering: the viewer's overlay, ``predict --heatmaps`` PNGs, the
+#: PDF report and the training gallery.
+HEATMAP_FLOOR = 0.2
+
 
 def cam_to_heatmap(
     cam: np.ndarray,
@@ -41,11 +46,13 @@ def overlay_heatmap(
     *,
     opacity: float = 0.6,
     colormap: int = cv2.COLORMAP_JET,
+    floor: float = HEATMAP_FLOOR,
 ) -> np.ndarray:
     """Colour map over the greyscale image, as uint8 BGR (rows, cols, 3) for ``cv2.imwrite``.
 
     ``grey``: (rows, cols) float in 0..1; ``heatmap``: same shape, 0..1. Each pixel's colour
-    weight is ``opacity × heatmap``, so where the heatmap is 0 the radiograph shows unchanged.
+    weight is ``opacity × heatmap`` where the heatmap reaches ``floor`` and 0 below it (as in
+    the viewer), so where the heatmap is cold the radiograph shows unchanged.
     """
     if grey.shape != heatmap.shape:
         raise ValueError(f"image {grey.shape} and heatmap {heatmap.shape} differ in shape")
@@ -53,6 +60,6 @@ def overlay_heatmap(
     base = cv2.cvtColor(grey8, cv2.COLOR_GRAY2BGR).astype(np.float32)
     h = np.clip(np.asarray(heatmap, dtype=np.float32), 0.0, 1.0)
     colour = cv2.applyColorMap(np.rint(h * 255.0).astype(np.uint8), colormap).astype(np.float32)
-    alpha = (np.float32(opacity) * h)[:, :, None]
+    alpha = np.where(h >= np.float32(floor), np.float32(opacity) * h, np.float32(0.0))[:, :, None]
     out = base * (1.0 - alpha) + colour * alpha
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -24,11 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wristviewer.ai.heatmap import HEATMAP_FLOOR
 from wristviewer.imaging import Radiograph, View, Window, apply_window
 from wristviewer.ui.state import DisplayState, ViewerState
-
-#: Heatmap values (fixed 0..1 scale) below this are transparent so normal images stay clean.
-HEATMAP_FLOOR = 0.2
 
 VIEW_LABELS: dict[View, str] = {
     View.PA: "PA",

@@ -112,3 +112,20 @@ def test_an_unreadable_case_set_is_a_sentence(qtbot, window, tmp_path: Path) -> 
     assert (
         "case set could not be opened" in window.last_error and str(tmp_path) in window.last_error
     )
+
+
+def test_boxes_follow_rotation_and_flip(qtbot, small_set: Path) -> None:  # noqa: ANN001
+    win = _window(qtbot, small_set)
+    with qtbot.waitSignal(win.revealed, timeout=5_000):
+        win.answer(Read.FRACTURE)
+    rows, cols = win.radiograph.rows, win.radiograph.cols
+    left, top, width, height = win.case_set.cases[0].boxes[0].to_pixels(cols, rows)
+    win.panel.display.rotate(1)  # a quarter turn clockwise: (x, y) -> (rows - y, x)
+    rect = win.box_items[0].rect()
+    expected = (rows - top - height, left, height, width)
+    assert (rect.left(), rect.top(), rect.width(), rect.height()) == pytest.approx(expected)
+    win.panel.display.rotate(-1)
+    win.panel.display.flip(True)
+    rect = win.box_items[0].rect()
+    assert (rect.left(), rect.top()) == pytest.approx((cols - left - width, top))
+    assert len(win.box_items) == len(win.case_set.cases[0].boxes)  # redrawn, not added

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from wristviewer.imaging import Radiograph, View, Window
-from wristviewer.ui.state import ViewerState
-from wristviewer.ui.view_panel import ViewPanel, display_transform
+from wristviewer.ui.state import DisplayState, ViewerState
+from wristviewer.ui.view_panel import ViewPanel, display_rect, display_transform
 
 
 def _non_square(spacing: tuple[float, float] | None = None) -> Radiograph:
@@ -135,3 +135,20 @@ def test_any_number_of_views_is_laid_out(
     assert window.panels[0].radiograph.view in (View.PA, View.LATERAL)
     if n_views >= 2:
         assert window.panels[0].radiograph.view is View.PA  # hanging order: PA before lateral
+
+
+@pytest.mark.parametrize("rotation", [0, 1, 2, 3])
+@pytest.mark.parametrize("flips", [(False, False), (True, False), (False, True), (True, True)])
+def test_display_rect_lands_where_display_transform_puts_the_pixels(
+    rotation: int, flips: tuple[bool, bool]
+) -> None:
+    rows, cols = 7, 11  # non-square, so a wrong axis shows
+    mask = np.zeros((rows, cols), np.uint8)
+    mask[2:5, 1:4] = 1  # rect (left 1, top 2, width 3, height 3)
+    state = DisplayState(window=Window(0.5, 1.0), rotation=rotation)
+    state.flip_horizontal, state.flip_vertical = flips
+    shown = display_transform(mask, state)
+    left, top, width, height = display_rect((1.0, 2.0, 3.0, 3.0), rows, cols, state)
+    ys, xs = np.nonzero(shown)
+    assert (left, top) == (xs.min(), ys.min())
+    assert (left + width, top + height) == (xs.max() + 1, ys.max() + 1)

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from wristviewer.imaging import ClaheSettings, Radiograph, Study, apply_clahe
 from wristviewer.ui.state import ViewerState
-from wristviewer.ui.view_panel import ViewPanel
+from wristviewer.ui.view_panel import ViewPanel, display_rect
 from wristviewer.ui.workers import Worker, WorkerPool
 from wristviewer.workflow.blind_read import Read
 from wristviewer.workflow.teaching import CaseSet, QuizAnswer, QuizScore, score_text
@@ -169,6 +169,7 @@ class TeachingWindow(QMainWindow):
         radiograph, enhanced = result
         self.radiograph = radiograph
         if self.panel is not None:
+            self.panel.display.changed.disconnect(self._redraw_boxes)
             self.panel.detach()
             self.image_host.removeWidget(self.panel)
             self.panel.deleteLater()
@@ -178,6 +179,7 @@ class TeachingWindow(QMainWindow):
         panel.footer_label.hide()  # names files, and file names may identify patients
         panel.setToolTip("")
         self.panel = panel
+        panel.display.changed.connect(self._redraw_boxes)  # boxes follow rotate / flip
         self.image_host.addWidget(panel)
         if index in self.answers:
             self._reveal(index)
@@ -232,13 +234,18 @@ class TeachingWindow(QMainWindow):
         pen = QPen(BOX_COLOUR)
         pen.setWidth(3)
         pen.setCosmetic(True)
+        rows, cols = self.radiograph.rows, self.radiograph.cols
         for box in self.case_set.cases[index].boxes:
-            left, top, width, height = box.to_pixels(self.radiograph.cols, self.radiograph.rows)
-            item = QGraphicsRectItem(QRectF(left, top, width, height))
+            shown = display_rect(box.to_pixels(cols, rows), rows, cols, self.panel.display)
+            item = QGraphicsRectItem(QRectF(*shown))
             item.setPen(pen)
             item.setZValue(20)
             self.panel.view_box.addItem(item)
             self._box_items.append(item)
+
+    def _redraw_boxes(self) -> None:
+        if self._box_items:
+            self._draw_boxes(self.index)
 
     @property
     def box_items(self) -> list[QGraphicsRectItem]:
@@ -310,5 +317,6 @@ class TeachingWindow(QMainWindow):
         self._workers.cancel_all()
         self._workers.wait_all(10.0)
         if self.panel is not None:
+            self.panel.display.changed.disconnect(self._redraw_boxes)
             self.panel.detach()
         super().closeEvent(event)

@@ -62,6 +62,28 @@ def display_transform(array: np.ndarray, state: DisplayState) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
+def display_rect(
+    rect: tuple[float, float, float, float], rows: int, cols: int, state: DisplayState
+) -> tuple[float, float, float, float]:
+    """Where a rectangle (left, top, width, height) in the radiograph's pixel coordinates lies
+    on the displayed image, after :func:`display_transform` (rotation, then flips).
+
+    ``rows``/``cols``: the radiograph's size. A quarter turn clockwise takes the point (x, y)
+    of an image ``h`` rows tall to (h - y, x), as ``np.rot90(k=-1)`` does to the pixels.
+    """
+    x0, y0, width, height = rect
+    x1, y1 = x0 + width, y0 + height
+    h, w = float(rows), float(cols)
+    for _ in range(state.rotation % 4):
+        x0, y0, x1, y1 = h - y1, x0, h - y0, x1
+        h, w = w, h
+    if state.flip_horizontal:
+        x0, x1 = w - x1, w - x0
+    if state.flip_vertical:
+        y0, y1 = h - y1, h - y0
+    return x0, y0, x1 - x0, y1 - y0
+
+
 _GREY = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
 _GREY_INVERTED = _GREY[::-1].copy()
 

@@ -31,13 +31,14 @@ import copy
 import json
 import platform
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from bench_inference import interleaved  # noqa: E402 - this folder is on sys.path when run
 
 WIDTH, HEIGHT, VIEWS = 550, 660, 3
 
@@ -79,7 +80,8 @@ def measure(arch: str, repeats: int) -> dict[str, Any]:
     with torch.inference_mode():
         reference = eager(x_cl)
 
-    variants: dict[str, Any] = {"eager": (eager, x_cl), "eager_nchw": (eager, x_nchw)}
+    eager_nchw = _with_features(copy.deepcopy(model), arch)  # default contiguous layout
+    variants: dict[str, Any] = {"eager": (eager, x_cl), "eager_nchw": (eager_nchw, x_nchw)}
     fused = fx_opt.fuse(copy.deepcopy(eager)).to(memory_format=torch.channels_last)
     variants["fx_fused"] = (fused, x_cl)
     with torch.no_grad(), warnings.catch_warnings():
@@ -119,14 +121,7 @@ def measure(arch: str, repeats: int) -> dict[str, Any]:
             "logit_max_rel_diff": float((logits - reference[0]).abs().max()) / scale,
             "feature_max_rel_diff": float((features - reference[1]).abs().max()) / feature_scale,
         }
-    for call in calls.values():  # warm-up (oneDNN primitives, allocator, JIT profiling runs)
-        call()
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, call in calls.items():
-            t0 = time.perf_counter()
-            call()
-            times[name].append(time.perf_counter() - t0)
+    times = interleaved(calls, repeats)  # one warm-up each, then rounds side by side
     best = {name: min(ts) for name, ts in times.items()}
     graphs = [n for n in best if n != "autograd_cam"]
     fastest = min(graphs, key=best.__getitem__)

@@ -107,7 +107,7 @@ def _batch(bundle, study):  # -> torch.Tensor
     return torch.from_numpy(np.stack([preprocess(r, bundle.card.recipe) for r in study.views]))
 
 
-def _interleaved(fns: dict[str, Any], repeats: int) -> dict[str, list[float]]:
+def interleaved(fns: dict[str, Any], repeats: int) -> dict[str, list[float]]:
     """Time several callables side by side: one warm-up each, then ``repeats`` rounds of all.
 
     Interleaving makes other jobs on a shared machine disturb every candidate alike.
@@ -193,7 +193,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
             with torch.inference_mode():
                 loaded.model(x).float().cpu()
 
-        times = _interleaved({"forward": forward, "predict": predict}, args.repeats)
+        times = interleaved({"forward": forward, "predict": predict}, args.repeats)
         result["times"] = times
         result["split"] = holder["prediction"].seconds
     elif args.worker == "memory":
@@ -223,7 +223,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         def reference() -> None:
             holder["cam"] = cam(input_tensor=x, targets=[ClassifierOutputTarget(0)] * x.shape[0])
 
-        times = _interleaved({"reference": reference, "predict": predict}, args.repeats)
+        times = interleaved({"reference": reference, "predict": predict}, args.repeats)
         result["times"] = times
         result["stubbed_modules"] = stubbed
         np.savez(out_dir / f"{args.tag}.npz", cam=holder["cam"])

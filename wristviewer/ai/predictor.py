@@ -109,19 +109,12 @@ def select_device(requested: str = "auto") -> torch.device:
         if cuda:
             return torch.device("cuda")
         return torch.device("mps") if mps else torch.device("cpu")
-    if requested == "cuda" and not cuda:
-        warnings.warn(
-            "CUDA was requested but no CUDA GPU is available: using the CPU",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return torch.device("cpu")
-    if requested == "mps" and not mps:
-        warnings.warn(
-            "Apple MPS was requested but is not available: using the CPU",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+    unavailable = {
+        "cuda": None if cuda else "CUDA was requested but no CUDA GPU is available",
+        "mps": None if mps else "Apple MPS was requested but is not available",
+    }
+    if unavailable.get(requested):
+        warnings.warn(f"{unavailable[requested]}: using the CPU", RuntimeWarning, stacklevel=2)
         return torch.device("cpu")
     return torch.device(requested)
 

@@ -22,9 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wristviewer.ai.heatmap import HEATMAP_FLOOR
 from wristviewer.imaging import ClaheSettings
 from wristviewer.ui.state import Analysis, ViewerState
-from wristviewer.ui.view_panel import HEATMAP_FLOOR, heatmap_colormap
+from wristviewer.ui.view_panel import heatmap_colormap
 
 UNTRAINED_WARNING = "UNTRAINED MODEL — results are random, not for clinical use"
 SECOND_OPINION_NOTICE = (

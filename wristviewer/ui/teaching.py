@@ -169,8 +169,7 @@ class TeachingWindow(QMainWindow):
         radiograph, enhanced = result
         self.radiograph = radiograph
         if self.panel is not None:
-            self.panel.display.changed.disconnect(self._redraw_boxes)
-            self.panel.detach()
+            self._release_panel()
             self.image_host.removeWidget(self.panel)
             self.panel.deleteLater()
         self._box_items = []
@@ -317,6 +316,11 @@ class TeachingWindow(QMainWindow):
         self._workers.cancel_all()
         self._workers.wait_all(10.0)
         if self.panel is not None:
-            self.panel.display.changed.disconnect(self._redraw_boxes)
-            self.panel.detach()
+            self._release_panel()
         super().closeEvent(event)
+
+    def _release_panel(self) -> None:
+        """Disconnect the current panel (and its boxes) from the shared display state."""
+        assert self.panel is not None
+        self.panel.display.changed.disconnect(self._redraw_boxes)
+        self.panel.detach()

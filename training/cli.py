@@ -83,6 +83,17 @@ def _parser() -> argparse.ArgumentParser:
         help="views -> study probability",
     )
     p.add_argument(
+        "--weights-dtype",
+        choices=("float16", "float32"),
+        default="float16",
+        help="how the weights are stored (float16 halves the file)",
+    )
+    p.add_argument(
+        "--allow-no-better-than-control",
+        action="store_true",
+        help="export even when the model does not beat the pixel-free control (development only)",
+    )
+    p.add_argument(
         "--random-init", action="store_true", help="write an untrained bundle (needs --arch)"
     )
     p.add_argument("--arch", choices=("densenet161", "resnet152"))

@@ -39,7 +39,15 @@ log = logging.getLogger(__name__)
 #: File suffixes taken as images when walking folders ("" = DICOM without an extension).
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm", ".dicom", ""})
 
-LAYOUTS = ("manifest", "fracatlas-hand", "fracatlas", "mura", "grazpedwri", "folders")
+LAYOUTS = (
+    "manifest",
+    "fracatlas-hand",
+    "fracatlas-other",
+    "fracatlas",
+    "mura",
+    "grazpedwri",
+    "folders",
+)
 
 #: Folder names of the folder-per-class layout (case-insensitive).
 POSITIVE_FOLDERS = frozenset({"fracture", "fractured", "fractures", "positive", "abnormal", "1"})
@@ -63,7 +71,10 @@ class Record:
 
     ``label``: 1 = fracture, 0 = none. ``view``: free text from the source ("frontal",
     "lateral", "oblique", "AP"...; several flags joined with "+"). ``date``: ISO 8601 date
-    (YYYY-MM-DD) of the examination when the source has one.
+    (YYYY-MM-DD) of the examination when the source has one. ``region``: body region(s)
+    ("hand", "leg+hip"...). ``boxes``: fracture boxes as FracAtlas writes them (YOLO
+    ``cx cy w h`` normalised to 0..1, ``;``-separated; :func:`parse_boxes`).
+    ``hardware``/``multiscan``: 1/0 flags (metal implant; several views in one image).
     """
 
     path: Path
@@ -72,6 +83,10 @@ class Record:
     study_id: str | None = None
     view: str | None = None
     date: str | None = None
+    region: str | None = None
+    boxes: str | None = None
+    hardware: int | None = None
+    multiscan: int | None = None
 
     def to_row(self, relative_to: Path | None = None) -> dict[str, str]:
         p = self.path
@@ -86,7 +101,39 @@ class Record:
         return row
 
 
-MANIFEST_COLUMNS = ("path", "label", "patient_id", "study_id", "view", "date")
+MANIFEST_COLUMNS = (
+    "path",
+    "label",
+    "patient_id",
+    "study_id",
+    "view",
+    "date",
+    "region",
+    "boxes",
+    "hardware",
+    "multiscan",
+)
+
+
+def parse_boxes(text: str | None, where: str = "") -> list[tuple[float, float, float, float]]:
+    """YOLO boxes ``"cx cy w h;cx cy w h"`` (normalised 0..1) as tuples; empty for none."""
+    out = []
+    for part in (text or "").split(";"):
+        if not part.strip():
+            continue
+        try:
+            cx, cy, w, h = (float(v) for v in part.split())
+        except ValueError as exc:
+            raise DataError(where or "boxes", f"box {part.strip()!r} is not 'cx cy w h'") from exc
+        if not all(np.isfinite((cx, cy, w, h))) or w <= 0 or h <= 0:
+            raise DataError(where or "boxes", f"box {part.strip()!r} has no positive size")
+        out.append((cx, cy, w, h))
+    return out
+
+
+def _flag(value: str | None) -> int | None:
+    v = _opt(value)
+    return None if v is None else int(v.strip() == "1")
 
 
 def _opt(value: str | None) -> str | None:
@@ -153,6 +200,10 @@ def read_manifest(path: str | Path) -> list[Record]:
                 study_id=_opt(row.get("study_id")),
                 view=_opt(row.get("view")),
                 date=_parse_date(row.get("date"), where),
+                region=_opt(row.get("region")),
+                boxes=_opt(row.get("boxes")),
+                hardware=_flag(row.get("hardware")),
+                multiscan=_flag(row.get("multiscan")),
             )
         )
     return out
@@ -181,25 +232,51 @@ def _fracatlas_view(row: dict[str, str]) -> str | None:
     return "+".join(names) or None
 
 
-def read_fracatlas_hand(path: str | Path) -> list[Record]:
-    """The shared FracAtlas hand subset: a folder or its ``manifest.csv``.
+def _fracatlas_manifest(path: str | Path, region: str | None) -> list[Record]:
+    """A shared FracAtlas subset's ``manifest.csv`` (hand, or every other region).
 
-    No patient IDs or dates exist; every image is its own group (splits may leak).
+    No patient IDs or dates exist. ``study_id`` is ``sha256:<hash of the file's bytes>``, so
+    byte-identical files (FracAtlas files a few images twice) always share a split group.
     """
     path = Path(path)
     csv_path = path / "manifest.csv" if path.is_dir() else path
     rows = _read_csv(csv_path)
     _require_columns(csv_path, rows, ("image", "fractured"))
     base = csv_path.parent
-    return [
-        Record(
-            path=base / row["image"],
-            label=_parse_label(row["fractured"], f"{csv_path}:{i}"),
-            study_id=Path(row["image"]).stem,
-            view=_fracatlas_view(row),
+    out = []
+    for i, row in enumerate(rows, start=2):
+        where = f"{csv_path}:{i}"
+        image = base / row["image"]
+        boxes = _opt(row.get("fracture_boxes_yolo"))
+        parse_boxes(boxes, where)
+        try:
+            digest = file_sha256(image)
+        except OSError:
+            digest = None  # a missing image is reported when it is read, with the others
+        out.append(
+            Record(
+                path=image,
+                label=_parse_label(row["fractured"], where),
+                study_id=f"sha256:{digest}" if digest else Path(row["image"]).stem,
+                view=_fracatlas_view(row),
+                region=_opt(row.get("region")) or region,
+                boxes=boxes,
+                hardware=_flag(row.get("hardware")),
+                multiscan=_flag(row.get("multiscan")),
+            )
         )
-        for i, row in enumerate(rows, start=2)
-    ]
+    return out
+
+
+def read_fracatlas_hand(path: str | Path) -> list[Record]:
+    """The shared FracAtlas hand/wrist/forearm subset (``fracatlas-hand/``)."""
+    return _fracatlas_manifest(path, "hand")
+
+
+def read_fracatlas_other(path: str | Path) -> list[Record]:
+    """The shared FracAtlas images of every other region (``fracatlas-other/``: leg, hip,
+    shoulder, mixed; a ``region`` column). Extra training data: never tuned or tested on."""
+    return _fracatlas_manifest(path, None)
 
 
 FRACATLAS_BODY_PARTS = ("hand", "leg", "hip", "shoulder")
@@ -423,6 +500,8 @@ def detect_layout(path: str | Path) -> str:
         cols = {c.strip() for c in header}
         if {"path", "label"} <= cols:
             return "manifest"
+        if {"image", "fractured", "region"} <= cols:
+            return "fracatlas-other"
         if {"image", "fractured"} <= cols:
             return "fracatlas-hand"
         if {"image_id", "fractured"} <= cols:
@@ -461,6 +540,7 @@ def load_records(path: str | Path, layout: str = "auto", **options: Any) -> list
     readers: dict[str, Callable[..., list[Record]]] = {
         "manifest": read_manifest,
         "fracatlas-hand": read_fracatlas_hand,
+        "fracatlas-other": read_fracatlas_other,
         "fracatlas": read_fracatlas,
         "mura": read_mura,
         "grazpedwri": read_grazpedwri,
@@ -490,7 +570,18 @@ def summarize(records: Sequence[Record]) -> dict[str, Any]:
         "patients": len(patients) if patients else None,
         "images_without_patient_id": sum(r.patient_id is None for r in records),
         "date_range": [dates[0], dates[-1]] if dates else None,
+        "by_region": by_region(records),
     }
+
+
+def by_region(records: Sequence[Record]) -> dict[str, dict[str, int]]:
+    """Images and fractures per region (``"unknown"`` where the source names none)."""
+    out: dict[str, dict[str, int]] = {}
+    for r in records:
+        d = out.setdefault(r.region or "unknown", {"images": 0, "fracture": 0})
+        d["images"] += 1
+        d["fracture"] += r.label
+    return dict(sorted(out.items()))
 
 
 # --------------------------------------------------------------------------- preprocessing cache and Dataset
@@ -615,6 +706,51 @@ class PreprocessCache:
         )
 
 
+class EnhancedCache(PreprocessCache):
+    """The enhanced single-channel image before normalisation, for augmentation: CLAHE on the
+    full-resolution pixels and the recipe's resize (``recipe.fit_to_input``), float16
+    (input_height, input_width) in 0..1, with the radiograph's (cols, rows) so the content box
+    (where the padding is not) and the fracture boxes can be placed. Kept in memory after the
+    first read (a FracAtlas image is about 120 kB at 224×272)."""
+
+    def __init__(self, root: str | Path, recipe: Any, dtype: str = "float16") -> None:
+        super().__init__(root, recipe, dtype)
+        self.folder = Path(root) / f"{self.key}-enhanced"
+        self._memory: dict[str, tuple[np.ndarray, tuple[int, int]]] = {}
+
+    def get(self, path: Path) -> np.ndarray:
+        return self.get_with_size(path)[0].astype(np.float32)
+
+    def get_with_size(self, path: Path) -> tuple[np.ndarray, tuple[int, int]]:
+        """(image float16 (H, W) in 0..1, (cols, rows) of the radiograph)."""
+        key = str(path)
+        hit = self._memory.get(key)
+        if hit is not None:
+            return hit
+        entry = self.folder / f"{self._hash(path)}.npz"
+        value = None
+        if entry.exists():
+            try:
+                with np.load(entry) as z:
+                    value = (z["image"].astype(np.float16), (int(z["size"][0]), int(z["size"][1])))
+            except (OSError, ValueError, KeyError):
+                log.warning("%s: damaged cache entry, recomputed", entry)
+        if value is None:
+            from wristviewer.ai.recipe import enhance_and_resize
+            from wristviewer.imaging import read
+
+            radiograph = read(path)
+            image = enhance_and_resize(radiograph, self.recipe).astype(np.float16)
+            value = (image, (radiograph.cols, radiograph.rows))
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".npz.tmp")
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, image=image, size=np.array(value[1], dtype=np.int64))
+            os.replace(tmp, entry)
+        self._memory[key] = value
+        return value
+
+
 def _try_cache(cache: PreprocessCache, path: str) -> tuple[str, str | None]:
     from wristviewer.imaging import ImagingError
 
@@ -630,11 +766,12 @@ def _try_cache(cache: PreprocessCache, path: str) -> tuple[str, str | None]:
 _WORKER_CACHE: PreprocessCache | None = None
 
 
-def _init_worker(root: str, recipe_dict: dict, dtype: str) -> None:
+def _init_worker(root: str, recipe_dict: dict, dtype: str, enhanced: bool = False) -> None:
     global _WORKER_CACHE
     from wristviewer.ai.recipe import Recipe
 
-    _WORKER_CACHE = PreprocessCache(root, Recipe.from_dict(recipe_dict), dtype)
+    kind = EnhancedCache if enhanced else PreprocessCache
+    _WORKER_CACHE = kind(root, Recipe.from_dict(recipe_dict), dtype)
 
 
 def _warm_one(path: str) -> tuple[str, str | None]:
@@ -660,7 +797,12 @@ def warm_cache(
     if workers > 0 and len(jobs) > 1:
         import multiprocessing as mp
 
-        init = (str(cache.folder.parent), cache.recipe.to_dict(), cache.dtype.name)
+        init = (
+            str(cache.folder.parent),
+            cache.recipe.to_dict(),
+            cache.dtype.name,
+            isinstance(cache, EnhancedCache),
+        )
         with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=init) as pool:
             for k, (p, err) in enumerate(
                 pool.imap_unordered(_warm_one, jobs, chunksize=4), start=1

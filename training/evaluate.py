@@ -29,6 +29,7 @@ import csv
 import json
 import math
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ import torch
 
 from training import figures
 from training import stats as st
+from training.control import compare_with_control
 from training.data import PreprocessCache, RadiographDataset, Record, summarize, warm_cache
 from training.fit import (
     BEST,
@@ -143,6 +145,45 @@ def raw_cams(
     return np.concatenate(maps) if maps else np.zeros((0, 1, 1), np.float32)
 
 
+#: the pointing game's tolerance: each fracture box is grown by this fraction of the image's
+#: short side on every side before the heatmap's peak is tested against it
+POINTING_MARGIN = 0.10
+
+
+def pointing_game(
+    loaded: LoadedModel, records: Sequence[Record], cams: np.ndarray
+) -> dict[str, Any]:
+    """Share of fractured images whose heatmap peak (:func:`wristviewer.ai.heatmap.cam_peak`,
+    in the radiograph's pixels) falls inside one of its fracture boxes grown by
+    :data:`POINTING_MARGIN` of the short side. Wilson 95% interval."""
+    from training.data import parse_boxes
+    from wristviewer.ai.heatmap import cam_peak
+    from wristviewer.imaging import read
+
+    hits = 0
+    for record, cam in zip(records, cams, strict=True):
+        radiograph = read(record.path)
+        cols, rows = radiograph.cols, radiograph.rows
+        box = loaded.recipe.content_box(cols, rows)
+        x, y = cam_peak(cam, loaded.recipe.input_size, (cols, rows), box)
+        margin = POINTING_MARGIN * min(cols, rows)
+        for cx, cy, bw, bh in parse_boxes(record.boxes, str(record.path)):
+            left, right = (cx - bw / 2) * cols - margin, (cx + bw / 2) * cols + margin
+            top, bottom = (cy - bh / 2) * rows - margin, (cy + bh / 2) * rows + margin
+            if left <= x <= right and top <= y <= bottom:
+                hits += 1
+                break
+    n = len(records)
+    low, high = st.wilson_ci(hits, n) if n else (float("nan"), float("nan"))
+    return {
+        "hits": hits,
+        "n": n,
+        "hit_rate": hits / n if n else None,
+        "ci95": [low, high] if n else None,
+        "margin_of_short_side": POINTING_MARGIN,
+    }
+
+
 def heatmap_scale_from(cams: np.ndarray, percentile: float = 99.0) -> float:
     """The ``percentile`` of all CAM cells; falls back to the largest cell, then 1.0."""
     if cams.size == 0:
@@ -242,8 +283,14 @@ def evaluate(
     t_y, s_y = tds.labels, sds.labels
 
     temperature = st.fit_temperature(t_y, t_logit)
-    t_p = st.sigmoid(t_logit / temperature)
-    s_p = st.sigmoid(s_logit / temperature)
+    try:
+        platt_slope, platt_offset = st.fit_platt(t_y, t_logit)
+        calibration = "platt"
+    except ValueError:  # the tuning logits rank backwards: keep the temperature alone
+        platt_slope, platt_offset = 1.0 / temperature, 0.0
+        calibration = "temperature"
+    t_p = st.sigmoid(platt_slope * t_logit + platt_offset)
+    s_p = st.sigmoid(platt_slope * s_logit + platt_offset)
     s_p_raw = st.sigmoid(s_logit)
     points = st.operating_points(t_y, t_p, min_sensitivity, min_specificity)
     points = [
@@ -261,6 +308,11 @@ def evaluate(
         loaded, RadiographDataset([tuning[i] for i in pos_idx], cache), dev, batch_size
     )
     scale = heatmap_scale_from(cams_pos, heatmap_percentile)
+    boxed = [r for r in test if r.label == 1 and r.boxes]
+    pointing = pointing_game(
+        loaded, boxed, raw_cams(loaded, RadiographDataset(boxed, cache), dev, batch_size)
+    )
+    control = compare_with_control(split.train, test, s_logit, ci_method)
 
     youden = test_at["youden"].threshold
     fn = sorted(
@@ -283,10 +335,22 @@ def evaluate(
 
     with (out_dir / "predictions.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["split", "path", "label", "logit", "probability"])
-        for name, recs, lg, pr in (("tuning", tuning, t_logit, t_p), ("test", test, s_logit, s_p)):
-            for r, lo, p in zip(recs, lg, pr, strict=True):
-                w.writerow([name, str(r.path), r.label, repr(float(lo)), repr(float(p))])
+        w.writerow(["split", "path", "label", "logit", "probability", "control_logit"])
+        for name, recs, lg, pr, cl in (
+            ("tuning", tuning, t_logit, t_p, [None] * len(tuning)),
+            ("test", test, s_logit, s_p, control.pop("scores")),
+        ):
+            for r, lo, p, c in zip(recs, lg, pr, cl, strict=True):
+                w.writerow(
+                    [
+                        name,
+                        str(r.path),
+                        r.label,
+                        repr(float(lo)),
+                        repr(float(p)),
+                        "" if c is None else repr(float(c)),
+                    ]
+                )
 
     y_point = [
         (p.name, 1 - test_at[p.name].specificity.value, test_at[p.name].sensitivity.value)
@@ -312,18 +376,26 @@ def evaluate(
         out_dir / "confusion.png",
     )
 
+    from wristviewer.ai.bundle import weights_sha256
+
     result: dict[str, Any] = {
         "model": str(loaded.source),
         "arch": loaded.arch,
         "epoch": loaded.epoch,
+        # export refuses an evaluation that was not computed from the weights it exports
+        "weights_sha256": weights_sha256(loaded.model.state_dict()),
         "recipe": loaded.recipe.to_dict(),
         "test_auroc": auc.to_dict(),
         "tuning_auroc": tuning_auc.to_dict(),
         "temperature": temperature,
         "temperature_at_bound": not 0.051 < temperature < 19.9,
+        "calibration": {"method": calibration, "slope": platt_slope, "offset": platt_offset},
+        "control": control,
+        "pointing_game": pointing,
         "nll_test": {
             "uncalibrated": st.binary_nll(s_y, s_logit),
-            "calibrated": st.binary_nll(s_y, s_logit, temperature),
+            "temperature": st.binary_nll(s_y, s_logit, temperature),
+            "calibrated": st.binary_nll(s_y, platt_slope * s_logit + platt_offset),
         },
         "ece_test": {
             "uncalibrated": st.expected_calibration_error(s_y, s_p_raw, n_bins),

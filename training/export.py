@@ -9,13 +9,14 @@ of the data, including the split's leakage warning when patient IDs were missing
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from training.evaluate import EVALUATION_DIR, evaluate, load_model
-from training.fit import FitError
+from training.fit import RUN_INFO, FitError
 
 
 def _metrics(ev: dict[str, Any]) -> dict[str, Any]:
@@ -27,11 +28,27 @@ def _metrics(ev: dict[str, Any]) -> dict[str, Any]:
             "method": f"DeLong, {a['ci_method']} interval",
             "set": "test",
         },
-        "tuning_auroc": {"value": ev["tuning_auroc"]["auc"]},
+        "tuning_auroc": {"value": ev["tuning_auroc"]["auc"], "set": "tuning"},
         "ece": ev["ece_test"],
     }
+    control = ev.get("control")
+    if control:
+        c, d = control["control_test_auroc"], control["model_minus_control"]
+        out["control"] = {
+            "description": "pixel-free control: logistic regression on image size, file size, "
+            "view, hardware and multiscan flags, fitted on the training part",
+            "auroc": {"value": c["auc"], "ci95": [c["ci_low"], c["ci_high"]], "set": "test"},
+            "model_minus_control": {
+                "value": d["difference"],
+                "ci95": [d["ci_low"], d["ci_high"]],
+                "p_value": d["p_value"],
+                "test": "paired DeLong",
+            },
+        }
+    if ev.get("pointing_game"):
+        out["pointing_game"] = ev["pointing_game"]
     for name, m in ev["test_at_operating_points"].items():
-        out[name] = {
+        out[name] = {"set": "test"} | {
             k: {
                 "value": m[k]["value"],
                 "ci95": [m[k]["ci_low"], m[k]["ci_high"]],
@@ -58,9 +75,18 @@ def export_run(
     version: str = "0.1.0",
     aggregation: str = "max",
     device: str = "auto",
+    weights_dtype: str = "float16",
+    allow_no_better_than_control: bool = False,
 ) -> Path:
-    """Write the bundle of a fit run; evaluates it first when ``<run>/evaluation`` is missing."""
-    from wristviewer.ai.bundle import ModelCard, OperatingPoint, save_bundle
+    """Write the bundle of a fit run; evaluates it first when ``<run>/evaluation`` is missing.
+
+    Refuses (:class:`FitError`) an evaluation computed from other weights, and a model whose
+    test AUROC does not beat the pixel-free control (unless ``allow_no_better_than_control``).
+    Floating-point weights are stored as ``weights_dtype`` (float16 halves the file; the
+    viewer computes in its own precision)."""
+    import torch
+
+    from wristviewer.ai.bundle import ModelCard, OperatingPoint, save_bundle, weights_sha256
 
     run = Path(run)
     ev_path = run / EVALUATION_DIR / "evaluation.json"
@@ -70,16 +96,30 @@ def export_run(
         else evaluate(run, device=device, progress=False)
     )
     loaded = load_model(run)
+    state = loaded.model.state_dict()
+    _check_evaluation(ev, weights_sha256(state), loaded.epoch, ev_path)
+    if not allow_no_better_than_control:
+        _check_control(ev, ev_path)
     cfg_path = run / "config.json"
     cfg = json.loads(cfg_path.read_text(encoding="utf-8")) if cfg_path.is_file() else {}
+    info_path = run / RUN_INFO
+    info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
+    calibration = ev.get("calibration") or {"slope": 1.0 / ev["temperature"], "offset": 0.0}
     training_data = {
-        "source": Path(cfg["data"]).name if cfg.get("data") else None,
+        "source": _data_names(cfg),
         "layout": cfg.get("layout"),
         "split": ev["split"],
+        "training_by_region": info.get("training_by_region"),
         "tuning": ev["data"]["tuning"],
         "test": ev["data"]["test"],
+        "skipped_images": info.get("skipped_images"),
         "epoch": loaded.epoch,
-        "init": cfg.get("init"),
+        "epochs_run": _epochs_run(run),
+        "init": _init_name(cfg.get("init")),
+        "hyperparameters": {k: v for k, v in cfg.items() if k not in _NOT_HYPERPARAMETERS},
+        "code_commit": info.get("code_commit"),
+        "weights_dtype": weights_dtype,
+        "caveats": CAVEATS,
     }
     card = ModelCard(
         name=name or default_model_name(loaded.arch, run),
@@ -90,14 +130,94 @@ def export_run(
             OperatingPoint(p["name"], p["threshold"], p["sensitivity"], p["specificity"])
             for p in ev["operating_points"]
         ],
-        temperature=float(ev["temperature"]),
+        temperature=1.0,
+        platt_slope=float(calibration["slope"]),
+        platt_offset=float(calibration["offset"]),
         heatmap_scale=float(ev["heatmap_scale"]),
         aggregation=aggregation,
         training_data=training_data,
         metrics=_metrics(ev),
         untrained=False,
     )
-    return save_bundle(out, loaded.model.state_dict(), card)
+    dtype = {"float16": torch.float16, "float32": torch.float32}[weights_dtype]
+    shipped = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
+    return save_bundle(out, shipped, card)
+
+
+#: what every trained card says about its data, whatever the metrics
+CAVEATS = (
+    "Trained and tested on FracAtlas (Abedeen et al., Sci Data 2023; CC BY 4.0): no patient "
+    "IDs, so the split is by image (byte-identical files kept together) and one patient may "
+    "appear on both sides; test metrics may be optimistic. The label is 'fracture anywhere "
+    "in the image', not only the distal radius. Research and teaching use only: not a "
+    "medical device, not for clinical diagnosis."
+)
+
+#: config keys that are places or run mechanics, not the recipe
+_NOT_HYPERPARAMETERS = frozenset(
+    {
+        "data",
+        "extra_data",
+        "out",
+        "split",
+        "cache_dir",
+        "resume",
+        "progress",
+        "tensorboard",
+        "workers",
+        "device",
+        "threads",
+        "max_batches",
+        "init",
+        "limit",
+    }
+)
+
+
+def _data_names(cfg: dict[str, Any]) -> list[str] | None:
+    names = [Path(cfg[k]).name for k in ("data", "extra_data") if cfg.get(k)]
+    return names or None
+
+
+def _init_name(init: str | None) -> str | None:
+    """``init`` for the card: ``none``/``imagenet`` as they are; a weights file is only ever
+    called ``"a weights file"`` (a local path must not travel with a bundle)."""
+    if init in (None, "none", "imagenet"):
+        return init
+    return "a weights file"
+
+
+def _epochs_run(run: Path) -> int | None:
+    metrics = run / "metrics.csv"
+    if not metrics.is_file():
+        return None
+    with metrics.open(newline="", encoding="utf-8") as fh:
+        return sum(1 for _ in csv.DictReader(fh))
+
+
+def _check_evaluation(ev: dict[str, Any], sha: str, epoch: int | None, ev_path: Path) -> None:
+    """Refuse an evaluation that was not computed from these weights (e.g. ``fit --resume``
+    after ``evaluate``: new weights must not be paired with old thresholds)."""
+    if ev.get("weights_sha256") != sha:
+        raise FitError(
+            f"{ev_path}: this evaluation was not computed from the weights being exported "
+            f"(evaluated epoch {ev.get('epoch')}, exporting epoch {epoch}); run "
+            "'python -m training evaluate' again"
+        )
+
+
+def _check_control(ev: dict[str, Any], ev_path: Path) -> None:
+    control = ev.get("control")
+    if not control:
+        raise FitError(f"{ev_path}: no pixel-free control in this evaluation; evaluate again")
+    if not control["model_beats_control"]:
+        a = ev["test_auroc"]["auc"]
+        c = control["control_test_auroc"]["auc"]
+        raise FitError(
+            f"{ev_path}: the model (test AUROC {a:.3f}) does not beat the pixel-free control "
+            f"({c:.3f}) on the same test images, so it has not learned to read radiographs "
+            "and is not exported (--allow-no-better-than-control writes it for development)"
+        )
 
 
 def export_from_args(args: argparse.Namespace) -> int:
@@ -117,6 +237,8 @@ def export_from_args(args: argparse.Namespace) -> int:
             version=args.version,
             aggregation=args.aggregation,
             device=args.device,
+            weights_dtype=args.weights_dtype,
+            allow_no_better_than_control=args.allow_no_better_than_control,
         )
     sys.stdout.write(f"wrote {path}\n")
     return 0

@@ -62,6 +62,7 @@ RESUME_OVERRIDABLE = frozenset(
         "workers",
         "progress",
         "device",
+        "threads",
         "max_batches",
         "tensorboard",
         "early_stop_start",
@@ -97,11 +98,21 @@ class Progress:
         self.last = now
         width = 24
         filled = int(width * done / max(self.total, 1))
-        rate = done / max(now - self.start, 1e-9)
+        elapsed = now - self.start
+        rate = done / max(elapsed, 1e-9)
+        eta = (self.total - done) / rate if done else float("nan")
         sys.stderr.write(
-            f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {rate:.2f}/s {extra}\n"
+            f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} "
+            f"{rate:.2f}/s elapsed {_clock(elapsed)} eta {_clock(eta)} {extra}\n"
         )
         sys.stderr.flush()
+
+
+def _clock(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    m, sec = divmod(int(seconds), 60)
+    return f"{m // 60}:{m % 60:02d}:{sec:02d}"
 
 
 def select_device(requested: str) -> torch.device:
@@ -121,7 +132,12 @@ def select_device(requested: str) -> torch.device:
 
 
 def amp_dtype(cfg: FitConfig, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype, or None for full precision (CPU runs are always fp32 unless forced)."""
+    """The autocast dtype, or None for full precision. ``auto``: on CUDA bf16 if supported,
+    else fp16; on the CPU bf16 only where it is native (:mod:`wristviewer.ai.cpu`)."""
+    from wristviewer.ai.cpu import cpu_info
+
+    if cfg.amp == "auto" and device.type == "cpu":
+        return torch.bfloat16 if cpu_info().native_bf16 else None
     if cfg.amp == "off" or (cfg.amp == "auto" and device.type != "cuda"):
         return None
     if cfg.amp == "fp16":
@@ -334,11 +350,124 @@ def prepare_split(cfg: FitConfig, out: Path) -> splits_mod.Split:
             split = splits_mod.split_by_patient(
                 records, cfg.test_fraction, cfg.tuning_fraction, cfg.seed
             )
+        if cfg.extra_data:
+            extra = data_mod.load_records(cfg.extra_data)
+            split = splits_mod.add_training_only(split, extra)
     return split
+
+
+def lr_lambda(cfg: FitConfig, total_steps: int) -> Any:
+    """The learning-rate multiplier per scheduler step: per epoch for ``step``; per optimiser
+    step for ``cosine`` (linear warm-up over ``warmup_steps``, then cosine to 0 at
+    ``total_steps``)."""
+    if cfg.schedule == "step":
+        return lambda e: lr_factor(e, cfg)
+    warm = max(0, cfg.warmup_steps)
+
+    def cosine(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        t = min(1.0, (step - warm) / max(1, total_steps - warm))
+        return 0.5 * (1.0 + math.cos(math.pi * t))
+
+    return cosine
+
+
+def cell_logits(features: torch.Tensor, head: nn.Linear) -> torch.Tensor:
+    """The fracture logit of every cell of the last feature map, (N, h, w): the head applied
+    to each cell. Their mean is the image logit (global average pooling is linear), and
+    :func:`wristviewer.ai.gradcam.linear_head_cam` is ReLU(cell logit - bias) / (h·w)."""
+    return (
+        torch.einsum("nkhw,k->nhw", features.float(), head.weight[0].float()) + head.bias[0].float()
+    )
+
+
+def box_loss(
+    cells: torch.Tensor, labels: torch.Tensor, boxes: torch.Tensor, content: torch.Tensor
+) -> torch.Tensor:
+    """Per-cell BCE from fracture boxes: on a fractured image the cells a box touches are
+    positive (its other cells are left alone: a fracture need not fill its box's neighbours);
+    on a normal image every cell at least half on the radiograph (not padding) is negative.
+    Fractured images without boxes contribute nothing. Mean over the cells used (0 if none)."""
+    grid = cells.shape[-2:]
+    touched = nn.functional.adaptive_max_pool2d(boxes[:, None].float(), grid)[:, 0] > 0
+    on_image = nn.functional.adaptive_avg_pool2d(content[:, None].float(), grid)[:, 0] >= 0.5
+    fractured = labels.reshape(-1, 1, 1) > 0.5
+    positive = touched & fractured
+    negative = on_image & ~fractured
+    used = positive | negative
+    if not bool(used.any()):
+        return cells.sum() * 0.0
+    return nn.functional.binary_cross_entropy_with_logits(
+        cells[used], positive[used].float(), reduction="mean"
+    )
+
+
+def git_commit() -> str | None:
+    """The code's git commit (``+dirty`` when the work tree has changes), or None."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}+dirty" if dirty else head
 
 
 def default_cache_dir(cfg: FitConfig) -> Path:
     return Path(cfg.cache_dir) if cfg.cache_dir else Path(cfg.out).resolve().parent / "cache"
+
+
+RUN_INFO = "run_info.json"
+
+
+def _write_run_info(
+    out: Path, cfg: FitConfig, split: splits_mod.Split, train_recs: Sequence[Any], skipped: Any
+) -> None:
+    """``run_info.json``: what the card needs about the run that is not in config.json —
+    training counts per region (readable images only), skipped images, the code commit, the
+    CPU. Written when a run starts; a resumed run keeps the first commit and adds its own."""
+    import json
+
+    from wristviewer.ai.cpu import cpu_info
+
+    path = out / RUN_INFO
+    info: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            info = {}
+    commit = git_commit()
+    info.setdefault("code_commit", commit)
+    if commit != info["code_commit"]:
+        info.setdefault("resumed_with_commits", []).append(commit)
+    info.update(
+        {
+            "training_by_region": data_mod.by_region(train_recs),
+            "skipped_images": len(skipped),
+            "split": split.summary(),
+            "split_warnings": split.warnings,
+            "cpu": cpu_info().to_dict(),
+        }
+    )
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _write_skipped(skipped: Sequence[Any], path: Path) -> None:
@@ -429,11 +558,13 @@ def _merge_resume(cfg: FitConfig, explicit: set[str]) -> FitConfig:
 
 def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
     """Train one network as ``cfg`` says; resumable; returns where the results are."""
-    from wristviewer.ai.architectures import build_model
+    from wristviewer.ai.architectures import build_model, cam_layer_name, head_name
     from wristviewer.ai.recipe import Recipe
 
     if cfg.resume:
         cfg = _merge_resume(cfg, explicit if explicit is not None else set())
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = 0
     world = 1
@@ -475,14 +606,22 @@ def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
             f"{out}: the split has {len(split.train)} training and {len(split.tuning)} tuning images; both must be non-empty"
         )
 
+    scratch = bool(
+        cfg.augment or cfg.epoch_samples or cfg.box_loss_weight > 0 or cfg.low_res_epochs > 0
+    )
     cache = data_mod.PreprocessCache(default_cache_dir(cfg), recipe, cfg.cache_dtype)
+    train_cache = (
+        data_mod.EnhancedCache(default_cache_dir(cfg), recipe, cfg.cache_dtype)
+        if scratch
+        else cache
+    )
     bar = Progress("preprocess", len(split.train) + len(split.tuning), cfg.progress and main)
     if distributed and not main:  # rank 0 fills the cache; the others then read it
         import torch.distributed as dist
 
         dist.barrier()
     train_recs, skipped_a = data_mod.warm_cache(
-        split.train, cache, cfg.workers if main else 0, lambda d, t: bar.update(d)
+        split.train, train_cache, cfg.workers if main else 0, lambda d, t: bar.update(d)
     )
     tuning_recs, skipped_b = data_mod.warm_cache(
         split.tuning, cache, cfg.workers if main else 0, None
@@ -494,12 +633,38 @@ def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
     skipped = skipped_a + skipped_b
     if main:
         _write_skipped(skipped, out / "skipped.csv")
-    samples = (
-        data_mod.oversample_minority(train_recs, zoom=cfg.zoom != 1.0)
-        if cfg.oversample
-        else [data_mod.Sample(r) for r in train_recs]
-    )
-    train_ds = data_mod.RadiographDataset(samples, cache, cfg.zoom)
+        _write_run_info(out, cfg, split, train_recs, skipped)
+    train_ds: Any
+    if scratch:
+        from training.augment import AugmentConfig, AugmentedDataset
+
+        primary = {str(r.path) for r in train_recs if r.region in (None, "hand")}
+        train_ds = AugmentedDataset(
+            train_recs,
+            train_cache,
+            primary=primary
+            if len(primary) < len(train_recs)
+            else {str(r.path) for r in train_recs},
+            seed=cfg.seed,
+            augment=AugmentConfig(
+                enabled=cfg.augment,
+                rotate_degrees=cfg.rotate_degrees,
+                scale_range=cfg.scale_range,
+                shift_fraction=cfg.shift_fraction,
+                gamma_range=cfg.gamma_range,
+                contrast_jitter=cfg.contrast_jitter,
+            ),
+            epoch_samples=cfg.epoch_samples,
+            primary_share=cfg.primary_share,
+            fracture_weight=cfg.fracture_weight,
+        )
+    else:
+        samples = (
+            data_mod.oversample_minority(train_recs, zoom=cfg.zoom != 1.0)
+            if cfg.oversample
+            else [data_mod.Sample(r) for r in train_recs]
+        )
+        train_ds = data_mod.RadiographDataset(samples, cache, cfg.zoom)
     tuning_ds = data_mod.RadiographDataset(tuning_recs, cache)
     tuning_labels = tuning_ds.labels.astype(np.float64)
 
@@ -517,11 +682,29 @@ def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
 
-    optimizer = torch.optim.Adam(
+    opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    optimizer = opt_cls(
         model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay
     )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(e, cfg))
+    world_batches = -(-len(train_ds) // (cfg.batch_size * world))
+    if cfg.max_batches is not None:
+        world_batches = min(world_batches, cfg.max_batches)
+    steps_per_epoch = -(-world_batches // cfg.accumulate)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lr_lambda(cfg, steps_per_epoch * cfg.epochs)
+    )
+    per_step = cfg.schedule == "cosine"
     autocast = amp_dtype(cfg, device)
+    if main and cfg.progress:
+        from wristviewer.ai.cpu import cpu_info
+
+        why = cpu_info().bf16_reason() if device.type == "cpu" and cfg.amp == "auto" else cfg.amp
+        sys.stderr.write(
+            f"device {device}, precision {autocast or 'fp32'} ({why}); "
+            f"CPU {cpu_info().describe()}, {torch.get_num_threads()} threads\n"
+        )
+    head = model.get_submodule(head_name(cfg.arch))
+    cam_layer = model.get_submodule(cam_layer_name(cfg.arch))
     scaler = torch.amp.GradScaler(device.type, enabled=autocast == torch.float16)
     loss_fn = nn.BCEWithLogitsLoss()
 
@@ -558,7 +741,9 @@ def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
         sampler=sampler,
         num_workers=cfg.workers,
         pin_memory=device.type == "cuda",
-        persistent_workers=cfg.workers > 0,
+        # The augmented dataset draws each epoch's plan in set_epoch: workers must start
+        # afresh every epoch to see it (a persistent worker keeps its first copy).
+        persistent_workers=cfg.workers > 0 and not scratch,
         # A last batch of one image would give BatchNorm a single sample: drop it (its images
         # come back in other epochs' batches, the permutation changes every epoch).
         drop_last=cfg.batch_size > 1 and len(sampler) % cfg.batch_size == 1,
@@ -572,25 +757,42 @@ def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
     stopped_early = False
     epoch = start_epoch
     for epoch in range(start_epoch, cfg.epochs):
+        if scratch:
+            train_ds.set_epoch(epoch, cfg.low_res_scale if epoch < cfg.low_res_epochs else 1.0)
         sampler.set_epoch(epoch)
         net.train()
         t0 = time.monotonic()
         n_batches = len(loader) if cfg.max_batches is None else min(len(loader), cfg.max_batches)
         bar = Progress(f"epoch {epoch + 1}/{cfg.epochs}", n_batches, cfg.progress and main)
         total_loss = 0.0
+        total_box = 0.0
         seen = 0
         optimizer.zero_grad(set_to_none=True)
         pending = 0
-        for b, (images, labels) in enumerate(loader):
+        captured: list[torch.Tensor] = []
+        hook = (
+            cam_layer.register_forward_hook(lambda _m, _i, o, keep=captured: keep.append(o))
+            if cfg.box_loss_weight > 0
+            else None
+        )
+        for b, batch in enumerate(loader):
             if b >= n_batches:
                 break
+            images, labels = batch[0], batch[1]
             x = images.to(device, non_blocking=True)
             if use_cl:
                 x = x.contiguous(memory_format=torch.channels_last)
             y = labels.to(device, non_blocking=True).reshape(-1, 1)
+            captured.clear()
             with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
                 logits = net(x)
             loss = loss_fn(logits.float(), y)
+            if hook is not None:
+                cells = cell_logits(captured[-1], head)
+                extra = box_loss(cells, y, batch[2].to(device), batch[3].to(device))
+                total_box += float(extra.detach()) * x.shape[0]
+                loss = loss + cfg.box_loss_weight * extra
+            captured.clear()
             scaler.scale(loss / cfg.accumulate).backward()
             pending += 1
             if pending == cfg.accumulate or b + 1 == n_batches:
@@ -598,10 +800,16 @@ def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
                 scaler.update()
                 optimizer.zero_grad(set_to_none=True)
                 pending = 0
+                if per_step:
+                    scheduler.step()
             total_loss += float(loss.detach()) * x.shape[0]
             seen += x.shape[0]
-            bar.update(b + 1, f"loss {total_loss / max(seen, 1):.4f}")
-        scheduler.step()
+            box_note = f" box {total_box / max(seen, 1):.4f}" if hook is not None else ""
+            bar.update(b + 1, f"loss {total_loss / max(seen, 1):.4f}{box_note}")
+        if hook is not None:
+            hook.remove()
+        if not per_step:
+            scheduler.step()
         train_seconds = time.monotonic() - t0
 
         stop = torch.zeros(1)
@@ -631,7 +839,7 @@ def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
                 since_best += 1
             row = [
                 epoch + 1,
-                cfg.lr * lr_factor(epoch, cfg),
+                optimizer.param_groups[0]["lr"] if per_step else cfg.lr * lr_factor(epoch, cfg),
                 total_loss / max(seen, 1),
                 tune_loss,
                 tune_auc,

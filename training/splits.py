@@ -255,3 +255,23 @@ def split_by_date(
     train, tuning = _finish(pool, tuning_fraction, rng, stratify)
     params = {"cutoff": cut, "tuning_fraction": tuning_fraction, "stratify": stratify}
     return Split(train, tuning, test, "date", seed, params, warnings)
+
+
+def add_training_only(split: Split, extra: Sequence[Record], name: str = "extra") -> Split:
+    """``split`` with ``extra`` records added to its training part only (never tuned or
+    tested on). An extra record whose group (patient, study or identical file bytes) already
+    sits in the tuning or test part is left out, so no image is on two sides; the count is
+    noted in the warnings."""
+    held_out = {group_key(r) for r in (*split.tuning, *split.test)}
+    have = {r.path.resolve() for part in split.parts().values() for r in part}
+    kept = [r for r in extra if group_key(r) not in held_out and r.path.resolve() not in have]
+    dropped = sum(group_key(r) in held_out for r in extra)
+    warnings = [*split.warnings, *_leak_warnings(kept)]
+    if dropped:
+        warnings.append(
+            f"{dropped} {name} image(s) left out of training: the same file is in tuning or test."
+        )
+    params = {**split.params, f"{name}_images": len(kept), f"{name}_left_out": dropped}
+    return Split(
+        [*split.train, *kept], split.tuning, split.test, split.method, split.seed, params, warnings
+    )

@@ -579,3 +579,55 @@ def expected_calibration_error(
     return float(
         sum(b.count / total * abs(b.observed_rate - b.mean_predicted) for b in bins if b.count)
     )
+
+
+def logistic_regression(
+    features: np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    l2: float = 1.0,
+    max_iter: int = 100,
+    tol: float = 1e-10,
+) -> np.ndarray:
+    """L2-penalised logistic regression by Newton's method (IRLS); numpy only.
+
+    ``features``: (n, k) float; an intercept column is added (and not penalised). Minimises
+    sum of the BCE + ``l2``/2 * |w|^2. Returns (k + 1,) coefficients, the intercept first.
+    The objective is strictly convex for ``l2`` > 0, so Newton's steps converge to the one
+    minimum.
+    """
+    x = np.asarray(features, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] != y.shape[0]:
+        raise ValueError(f"features {x.shape} and labels {y.shape} do not match")
+    a = np.hstack([np.ones((x.shape[0], 1)), x])
+    penalty = np.full(a.shape[1], float(l2))
+    penalty[0] = 1e-8  # the intercept is (almost) free
+    w = np.zeros(a.shape[1])
+    for _ in range(max_iter):
+        p = sigmoid(a @ w)
+        grad = a.T @ (p - y) + penalty * w
+        hess = (a * (p * (1.0 - p))[:, None]).T @ a + np.diag(penalty)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if float(np.max(np.abs(step))) < tol:
+            break
+    return w
+
+
+def fit_platt(
+    labels: Sequence[int] | np.ndarray, logits: Sequence[float] | np.ndarray
+) -> tuple[float, float]:
+    """Platt scaling on a (tuning) set: (slope a, offset b) of sigmoid(a * logit + b)
+    minimising the NLL (a tiny ridge keeps it finite when the classes separate).
+
+    Unlike a temperature, the offset removes a shift of the logit, such as the one that
+    oversampling fractures during training leaves. Raises ``ValueError`` when the fitted
+    slope is not positive (the logits rank the tuning set backwards: nothing to calibrate).
+    """
+    y, z = _as_binary(labels, logits)
+    _require_both_classes(y)
+    w = logistic_regression(z[:, None], y, l2=1e-6)
+    offset, slope = float(w[0]), float(w[1])
+    if not slope > 0 or not math.isfinite(slope) or not math.isfinite(offset):
+        raise ValueError(f"Platt scaling found a slope of {slope:.4g}: the logits do not rank")
+    return slope, offset

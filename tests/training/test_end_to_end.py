@@ -68,7 +68,17 @@ def test_fit_evaluate_export_predict(
     b = load_bundle(bundle)
     assert b.card.name == "wrist-test" and not b.card.untrained
     assert b.card.recipe.input_width == 64 and b.card.recipe.input_height == 80
-    assert b.card.temperature == pytest.approx(ev["temperature"])
+    # Platt scaling from the tuning set travels in the card; weights are stored in float16.
+    assert b.card.platt_slope == pytest.approx(ev["calibration"]["slope"])
+    assert b.card.platt_offset == pytest.approx(ev["calibration"]["offset"])
+    assert b.card.temperature == 1.0
+    assert {str(t.dtype) for t in b.state_dict.values() if t.is_floating_point()} == {
+        "torch.float16"
+    }
+    assert b.card.training_data["init"] == "none"
+    assert b.card.training_data["epochs_run"] == 2
+    assert "no patient IDs" in b.card.training_data["caveats"]
+    assert "control" in b.card.metrics and "pointing_game" in b.card.metrics
     assert b.card.threshold == pytest.approx(ev["operating_points"][0]["threshold"])
     assert b.card.metrics["auroc"]["value"] == pytest.approx(ev["test_auroc"]["auc"])
 
@@ -79,8 +89,9 @@ def test_fit_evaluate_export_predict(
     test_row = next(r for r in rows if r["split"] == "test")
     study = Study(id="s", views=[read(test_row["path"])])
     pred = Predictor([b], device="cpu", precision="fp32").predict_study(study)
+    # (float16 storage moves the probability by far less than this)
     assert pred.views[0].fracture_probability == pytest.approx(
-        float(test_row["probability"]), abs=1e-4
+        float(test_row["probability"]), abs=2e-3
     )
     heat = pred.views[0].heatmap
     assert (

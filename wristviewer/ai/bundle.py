@@ -97,7 +97,7 @@ class ModelCard:
     """What a bundle is, how to feed it, and how to read its output.
 
     Every threshold (the operating points) applies to the **calibrated probability**
-    ``sigmoid(logit / temperature)``, never to the raw logit or the uncalibrated sigmoid.
+    ``sigmoid(platt_slope * logit / temperature + platt_offset)``, never to the raw logit or the uncalibrated sigmoid.
 
     - ``name``: unique name in the registry (also the installed file name);
       ``arch``: one of :data:`~wristviewer.ai.architectures.ARCHITECTURES`; ``version``: free text.
@@ -106,6 +106,9 @@ class ModelCard:
       also ``"high_sensitivity"`` and ``"high_specificity"``, each with the sensitivity and
       specificity measured on the tuning set.
     - ``temperature``: calibration temperature (> 0; 1.0 = uncalibrated).
+    - ``platt_slope``, ``platt_offset``: Platt scaling fitted on the tuning set; the
+      calibrated probability is ``sigmoid(platt_slope * logit / temperature + platt_offset)``
+      (1 and 0 = temperature scaling alone; cards written before Platt scaling lack them).
     - ``heatmap_scale``: the CAM value (:func:`~wristviewer.ai.gradcam.linear_head_cam`) that
       maps to 1.0 on the heatmap, a fixed scale for every image (> 0).
     - ``aggregation``: per-study rule over the views' probabilities: ``"max"``, ``"mean"`` or
@@ -131,6 +134,8 @@ class ModelCard:
     created: str = field(default_factory=_now_iso)
     untrained: bool = False
     weights_sha256: str = ""
+    platt_slope: float = 1.0
+    platt_offset: float = 0.0
 
     @property
     def threshold(self) -> float:
@@ -155,6 +160,8 @@ class ModelCard:
             )
         if not self.temperature > 0:
             out.append(f"temperature must be positive, got {self.temperature}")
+        if not self.platt_slope > 0:
+            out.append(f"platt_slope must be positive, got {self.platt_slope}")
         if not self.heatmap_scale > 0:
             out.append(f"heatmap_scale must be positive, got {self.heatmap_scale}")
         if self.aggregation not in AGGREGATIONS:
@@ -189,13 +196,17 @@ class ModelCard:
             "created": self.created,
             "untrained": self.untrained,
             "weights_sha256": self.weights_sha256,
+            "platt_slope": self.platt_slope,
+            "platt_offset": self.platt_offset,
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ModelCard:
         """Inverse of :meth:`to_dict`. Every field is required: ``KeyError`` names the missing
         ones; ``ValueError``/``TypeError`` for malformed values."""
-        missing = [f.name for f in dataclasses.fields(cls) if f.name not in d]
+        missing = [
+            f.name for f in dataclasses.fields(cls) if f.name not in d and f.name not in _OPTIONAL
+        ]
         if missing:
             raise KeyError(f"the model card lacks {', '.join(missing)}")
         return cls(
@@ -212,7 +223,13 @@ class ModelCard:
             created=str(d["created"]),
             untrained=bool(d["untrained"]),
             weights_sha256=str(d["weights_sha256"]),
+            platt_slope=float(d.get("platt_slope", 1.0)),
+            platt_offset=float(d.get("platt_offset", 0.0)),
         )
+
+
+#: card fields added after format 1 was first written: absent in older bundles, defaulted
+_OPTIONAL = frozenset({"platt_slope", "platt_offset"})
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
@@ -251,13 +268,19 @@ class ModelBundle:
     def build_model(self, *, share_memory: bool = False) -> nn.Module:
         """The network with these weights, in eval mode, on the CPU.
 
-        ``share_memory=True`` makes the parameters use the bundle's tensors (no copy; the
-        predictor does this); by default they are copies, safe to train.
+        ``share_memory=True`` makes the parameters use the bundle's tensors (no copy, in the
+        dtype they are stored in; the predictor does this and casts to its precision); by
+        default they are float32 copies, safe to train.
         """
         with torch.device("meta"):
             model = build_model(self.card.arch)
         tensors = (
-            self.state_dict if share_memory else {k: v.clone() for k, v in self.state_dict.items()}
+            self.state_dict
+            if share_memory
+            else {
+                k: v.float() if v.is_floating_point() else v.clone()
+                for k, v in self.state_dict.items()
+            }
         )
         model.load_state_dict(tensors, strict=True, assign=True)
         return model.eval()

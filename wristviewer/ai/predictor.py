@@ -42,7 +42,7 @@ from torch import nn
 from wristviewer.ai.architectures import cam_layer_name, head_weight
 from wristviewer.ai.bundle import ModelBundle, weights_sha256
 from wristviewer.ai.gradcam import linear_head_cam
-from wristviewer.ai.heatmap import cam_to_heatmap
+from wristviewer.ai.heatmap import cam_peak, cam_to_heatmap
 from wristviewer.ai.recipe import Recipe, preprocess
 from wristviewer.imaging.radiograph import Study, View
 
@@ -69,6 +69,8 @@ class ViewPrediction:
     ``fracture_probability``: calibrated, 0..1. ``heatmap``: float32 (rows, cols) — the
     radiograph's own pixel geometry — in 0..1 on the card's fixed ``heatmap_scale``.
     ``member_probabilities``: each model's calibrated probability, by model name.
+    ``heatmap_peak``: (x, y) of the raw CAM's maximum in the radiograph's own pixel
+    coordinates (before any display rotation); for an ensemble, the peak of the first model.
     """
 
     path: Path
@@ -76,6 +78,7 @@ class ViewPrediction:
     fracture_probability: float
     heatmap: np.ndarray
     member_probabilities: dict[str, float] = field(default_factory=dict)
+    heatmap_peak: tuple[float, float] | None = None
 
 
 @dataclass
@@ -161,9 +164,13 @@ def aggregate(probabilities: Sequence[float], rule: str) -> float:
     raise ValueError(f"unknown aggregation rule {rule!r}")
 
 
-def calibrated_probability(logits: np.ndarray, temperature: float) -> np.ndarray:
-    """``sigmoid(logit / temperature)`` in float64, numerically stable for large logits."""
-    z = np.asarray(logits, dtype=np.float64) / float(temperature)
+def calibrated_probability(
+    logits: np.ndarray, temperature: float, slope: float = 1.0, offset: float = 0.0
+) -> np.ndarray:
+    """``sigmoid(slope * logit / temperature + offset)`` in float64, numerically stable for
+    large logits (Platt scaling when ``slope``/``offset`` are set; temperature scaling alone
+    is ``slope=1, offset=0``)."""
+    z = float(slope) * np.asarray(logits, dtype=np.float64) / float(temperature) + float(offset)
     return np.exp(-np.logaddexp(0.0, -z))
 
 
@@ -288,23 +295,30 @@ class Predictor:
 
         member_probs: list[np.ndarray] = []
         heatmap_sums: list[np.ndarray | None] = [None] * len(views)
+        peaks: list[tuple[float, float] | None] = [None] * len(views)
         for bundle, loaded in zip(self.bundles, self._models, strict=True):
             check()
             t0 = time.perf_counter()
             logits, cams = self._forward(loaded, batches[bundle.card.recipe])
-            member_probs.append(calibrated_probability(logits, bundle.card.temperature))
+            card = bundle.card
+            member_probs.append(
+                calibrated_probability(
+                    logits, card.temperature, card.platt_slope, card.platt_offset
+                )
+            )
             seconds["inference"] += time.perf_counter() - t0
             step()
             check()
             t0 = time.perf_counter()
             recipe = bundle.card.recipe
             for i, radiograph in enumerate(views):
+                size = (radiograph.cols, radiograph.rows)
+                box = recipe.content_box(*size)
                 heat = cam_to_heatmap(
-                    cams[i],
-                    bundle.card.heatmap_scale,
-                    recipe.input_size,
-                    (radiograph.cols, radiograph.rows),
+                    cams[i], bundle.card.heatmap_scale, recipe.input_size, size, box
                 )
+                if peaks[i] is None:
+                    peaks[i] = cam_peak(cams[i], recipe.input_size, size, box)
                 if heatmap_sums[i] is None:
                     heatmap_sums[i] = heat
                 else:
@@ -331,6 +345,7 @@ class Predictor:
                         b.card.name: float(p[i])
                         for b, p in zip(self.bundles, member_probs, strict=True)
                     },
+                    heatmap_peak=peaks[i],
                 )
             )
         study_probability = aggregate([v.fracture_probability for v in results], self.aggregation)

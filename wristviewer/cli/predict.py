@@ -10,10 +10,13 @@ does not depend on the others, and the study probability is re-aggregated over a
 ``--json`` writes ``{"model": {name, arch, sha256, untrained, ...} (an ensemble: name and arch
 "ensemble", sha256 over the members' sorted checksums, and "members"), "device", "precision",
 "studies": [{id, fracture_probability, threshold, suspected, views: [{path, view,
-fracture_probability, heatmap_png}]}], "skipped": [{path, reason}], "seconds": {load,
+fracture_probability, heatmap_png, heatmap_peak: {x, y}}]}], "skipped": [{path, reason}], "seconds": {load,
 preprocess, inference, total}}``. ``load`` is reading the bundles, building the models and
 decoding the images; ``inference`` the forward passes, CAMs and heatmaps; ``total`` the wall
-time of the command.
+time of the command. ``heatmap_peak`` is where the model looked hardest: the maximum of the
+class-activation map, in the original image's pixel coordinates (x = column, y = row,
+before any display rotation; null when unknown); ``--csv`` gives it as ``heatmap_peak_x``
+and ``heatmap_peak_y``.
 
 Exit status: 0 when at least one study was predicted, 2 when nothing readable was found,
 3 when no usable model is installed (with a sentence saying how to install one).
@@ -79,6 +82,7 @@ class _ViewRecord:
     heatmap_png: str | None
     hanging_order: int
     member_probabilities: dict[str, float] = field(default_factory=dict)
+    heatmap_peak: tuple[float, float] | None = None
 
 
 @dataclass
@@ -257,6 +261,7 @@ def _predict_all(
                         heatmap_png=png,
                         hanging_order=radiograph.view.hanging_order,
                         member_probabilities=vp.member_probabilities,
+                        heatmap_peak=vp.heatmap_peak,
                     )
                 )
             del study, prediction
@@ -282,6 +287,11 @@ def _finish(records: dict[str, _StudyRecord], predictor: Any) -> list[dict[str, 
                     "view": v.view,
                     "fracture_probability": v.fracture_probability,
                     "heatmap_png": v.heatmap_png,
+                    "heatmap_peak": (
+                        None
+                        if v.heatmap_peak is None
+                        else {"x": round(v.heatmap_peak[0], 1), "y": round(v.heatmap_peak[1], 1)}
+                    ),
                 }
                 | ({"members": v.member_probabilities} if len(v.member_probabilities) > 1 else {})
                 for v in views
@@ -333,6 +343,8 @@ def _write_csv(path: Path, studies: list[dict[str, Any]], predictor: Any) -> Non
                 "threshold",
                 "suspected",
                 "heatmap_png",
+                "heatmap_peak_x",
+                "heatmap_peak_y",
                 "models",
             ]
         )
@@ -349,6 +361,11 @@ def _write_csv(path: Path, studies: list[dict[str, Any]], predictor: Any) -> Non
                         f"{s['threshold']:.6f}",
                         int(s["suspected"]),
                         v["heatmap_png"] or "",
+                        *(
+                            ("", "")
+                            if v["heatmap_peak"] is None
+                            else (v["heatmap_peak"]["x"], v["heatmap_peak"]["y"])
+                        ),
                         models,
                     ]
                 )

@@ -231,7 +231,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "box_loss_weight": 1.0,
         "low_res_epochs": 5,
         "low_res_scale": 0.7,
-        "epochs": 8,
+        "epochs": 7,
         "early_stop_start": 1000,
         "patience": 1000,
         "workers": 0,

@@ -9,7 +9,7 @@ PY=${PY:-.venv/bin/python}
 OUT=${OUT:-runs/shipped}
 RUN=$OUT/densenet161
 DATA=${DATA:-../shared/data}
-EPOCHS=${EPOCHS:-8}
+EPOCHS=${EPOCHS:-7}
 THREADS=${THREADS:-0}
 lscpu | grep -E "Model name|Flags" | sed -E 's/^(Flags:).*/\1 '"$(grep -o -w -E 'avx2|avx512f|avx512_bf16|amx_bf16|avx512_vnni' /proc/cpuinfo | sort -u | tr '\n' ' ')"'/' >&2 || true
 if [ -f "$RUN/checkpoint.pt" ]; then

@@ -24,6 +24,22 @@ def isolated_home(
     return home
 
 
+@pytest.fixture(autouse=True)
+def isolated_resources(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """``resources/`` as shipped (links) but with an empty ``models/`` of its own: the bundle
+    committed in the checkout never leaks into tests, nor one test's bundles into another
+    (tests of the shipped bundle point at it themselves)."""
+    root = tmp_path_factory.mktemp("resources")
+    for entry in (REPO_ROOT / "resources").iterdir():
+        if entry.name != "models":
+            (root / entry.name).symlink_to(entry)
+    (root / "models").mkdir()
+    monkeypatch.setenv("WRISTVIEWER_RESOURCES", str(root))
+    return root
+
+
 @pytest.fixture(scope="session")
 def fracatlas() -> Path:
     """The FracAtlas hand/wrist subset beside the checkout (CC BY 4.0, Abedeen et al. 2023)."""

@@ -10,17 +10,6 @@ import pytest
 SMALL_W, SMALL_H = 96, 112
 
 
-@pytest.fixture(autouse=True)
-def isolated_resources(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    """An empty ``resources/`` so that bundles shipped in the checkout never leak into tests."""
-    root = tmp_path_factory.mktemp("resources")
-    (root / "models").mkdir()
-    monkeypatch.setenv("WRISTVIEWER_RESOURCES", str(root))
-    return root
-
-
 @pytest.fixture(scope="session")
 def small_recipe():  # -> Recipe
     from wristviewer.ai.recipe import Recipe

@@ -127,3 +127,64 @@ def test_dropping_a_bundle_installs_it(qtbot, untrained_bundle_file, window) -> 
     assert blocker.args[0] == ["densenet161"]
     assert any(user_models_dir().glob("*.safetensors"))
     assert window.results_panel.no_model_label.isHidden()
+
+
+def _trained_card():  # -> ModelCard
+    from wristviewer.ai.bundle import ModelCard, OperatingPoint
+    from wristviewer.ai.recipe import Recipe
+
+    return ModelCard(
+        name="densenet161-fracatlas",
+        arch="densenet161",
+        version="1.0.0",
+        recipe=Recipe(input_width=224, input_height=272, resize="pad"),
+        operating_points=[OperatingPoint("youden", 0.31, 0.91, 0.55)],
+        training_data={
+            "source": ["fracatlas-hand", "fracatlas-other"],
+            "training_by_region": {
+                "hand": {"images": 700, "fracture": 200},
+                "leg": {"images": 2000, "fracture": 200},
+            },
+            "test": {"images": 148, "fracture": 43},
+            "caveats": "FracAtlas has no patient IDs <so> the split may leak.",
+        },
+        metrics={
+            "auroc": {"value": 0.812, "ci95": [0.734, 0.871], "set": "test"},
+            "control": {
+                "auroc": {"value": 0.701, "ci95": [0.61, 0.78], "set": "test"},
+                "model_minus_control": {"value": 0.111, "p_value": 0.031},
+            },
+            "youden": {
+                "set": "test",
+                "sensitivity": {"value": 0.721, "ci95": [0.57, 0.83]},
+                "specificity": {"value": 0.75, "ci95": [0.66, 0.82]},
+            },
+            "pointing_game": {"hits": 14, "n": 41},
+        },
+    )
+
+
+def test_the_card_summary_shows_test_figures_with_their_intervals() -> None:
+    from wristviewer.ui.panels import card_summary
+
+    text = card_summary(_trained_card())
+    assert "Test AUROC 0.812 (95% CI 0.734–0.871) on 148 test images" in text
+    assert "control" in text and "0.701 (95% CI 0.610–0.780)" in text and "p = 0.031" in text
+    # the test figures at the operating point, not the tuning ones (0.91 / 0.55) of the card
+    assert "test: sensitivity 72% (95% CI 57%–83%), specificity 75% (95% CI 66%–82%)" in text
+    assert "91%" not in text
+    assert "Input 224×272 px (aspect kept, padded)" in text
+    assert "Trained on 2700 radiographs (700 hand/wrist)" in text
+    assert "14/41" in text
+    assert "&lt;so&gt;" in text  # caveats are escaped, never HTML
+
+
+def test_a_card_without_test_figures_labels_the_tuning_ones() -> None:
+    import dataclasses
+
+    from wristviewer.ui.panels import card_summary
+
+    card = dataclasses.replace(_trained_card(), metrics={})
+    text = card_summary(card)
+    assert "tuning-set sensitivity 91%, specificity 55% (no test figures in the card)" in text
+    assert "AUROC: not reported" in text

@@ -447,7 +447,9 @@ def _report(
         "## Discrimination",
         "",
         f"- Test AUROC **{a['auc']:.3f}** (95% CI {a['ci_low']:.3f}-{a['ci_high']:.3f}, DeLong, {a['ci_method']} interval)",
-        f"- Tuning AUROC {r['tuning_auroc']['auc']:.3f}",
+        f"- Tuning AUROC {r['tuning_auroc']['auc']:.3f} (the tuning set chose the epoch, "
+        "thresholds and calibration: optimistic)",
+        *_control_lines(r),
         "",
         "![ROC curve](roc.png)",
         "",
@@ -473,7 +475,9 @@ def _report(
         "",
         "## Calibration",
         "",
-        f"- Temperature fitted on the tuning set: T = {r['temperature']:.3f}"
+        f"- Calibration fitted on the tuning set: {r['calibration']['method']}, "
+        f"sigmoid({r['calibration']['slope']:.3f} × logit + {r['calibration']['offset']:.3f})",
+        f"- Temperature alone (for comparison): T = {r['temperature']:.3f}"
         + (
             " (at the search bound: the tuning logits carry little information, e.g. an untrained model)"
             if r["temperature_at_bound"]
@@ -488,6 +492,7 @@ def _report(
         "",
         f"Fixed heatmap scale: CAM value {r['heatmap_scale']:.4g} = 1.0 (the {r['heatmap_percentile']:g}th percentile of CAM cells on the tuning set's fracture images).",
         "",
+        *_pointing_lines(r),
     ]
     if r["gallery"]:
         lines += [
@@ -498,6 +503,34 @@ def _report(
     else:
         lines.append("No false negatives or false positives at the Youden point.")
     return "\n".join(lines) + "\n"
+
+
+def _control_lines(r: dict[str, Any]) -> list[str]:
+    control = r.get("control")
+    if not control:
+        return []
+    c, d = control["control_test_auroc"], control["model_minus_control"]
+    verdict = "beats" if control["model_beats_control"] else "does **not** beat"
+    return [
+        f"- Pixel-free control (logistic regression on image size, file size, view, hardware and "
+        f"multiscan flags; fitted on {control['control']['n_train']} training images): test AUROC "
+        f"{c['auc']:.3f} (95% CI {c['ci_low']:.3f}-{c['ci_high']:.3f})",
+        f"- Model − control: {d['difference']:+.3f} (95% CI {d['ci_low']:+.3f} to {d['ci_high']:+.3f}), "
+        f"paired DeLong z = {d['z']:.2f}, p = {d['p_value']:.4g}: the model {verdict} the control",
+    ]
+
+
+def _pointing_lines(r: dict[str, Any]) -> list[str]:
+    pg = r.get("pointing_game")
+    if not pg or not pg["n"]:
+        return []
+    low, high = pg["ci95"]
+    return [
+        f"Pointing game: the heatmap's peak lies inside the fracture box (grown by "
+        f"{100 * pg['margin_of_short_side']:.0f}% of the short side) in {pg['hits']} of {pg['n']} "
+        f"test fractures ({100 * pg['hit_rate']:.1f}%, 95% CI {100 * low:.1f}-{100 * high:.1f}).",
+        "",
+    ]
 
 
 def evaluate_from_args(args: argparse.Namespace) -> int:
@@ -519,8 +552,12 @@ def evaluate_from_args(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     a = r["test_auroc"]
+    c = r["control"]["control_test_auroc"]
+    d = r["control"]["model_minus_control"]
     sys.stdout.write(
-        f"test AUROC {a['auc']:.4f} (95% CI {a['ci_low']:.4f}-{a['ci_high']:.4f}); temperature {r['temperature']:.3f}\n"
+        f"test AUROC {a['auc']:.4f} (95% CI {a['ci_low']:.4f}-{a['ci_high']:.4f}); "
+        f"pixel-free control {c['auc']:.4f} (95% CI {c['ci_low']:.4f}-{c['ci_high']:.4f}), "
+        f"paired DeLong p {d['p_value']:.4g}; calibration {r['calibration']['method']}\n"
     )
     return 0
 

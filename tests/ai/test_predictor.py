@@ -206,7 +206,32 @@ def test_auto_prefers_cuda_then_mps(monkeypatch: pytest.MonkeyPatch) -> None:
     assert select_device("auto").type == "cpu"
 
 
+AVX2_ONLY = "model name\t: AMD EPYC 7B13\nflags\t\t: fpu sse2 avx avx2 fma\n"
+AVX512_BF16 = "model name\t: AMD EPYC 9B14\nflags\t\t: avx2 avx512f avx512_vnni avx512_bf16\n"
+AMX = "model name\t: Intel(R) Xeon(R) Platinum 8481C\nflags\t\t: avx2 avx512f amx_tile amx_bf16\n"
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "expected"), [(AVX2_ONLY, "fp32"), (AVX512_BF16, "bf16"), (AMX, "bf16")]
+)
+def test_auto_precision_on_the_cpu_follows_its_bf16_flags(
+    monkeypatch: pytest.MonkeyPatch, cpuinfo: str, expected: str
+) -> None:
+    from wristviewer.ai import cpu as cpu_mod
+    from wristviewer.ai.predictor import precision_reason
+
+    monkeypatch.setattr(cpu_mod, "cpu_info", lambda: cpu_mod.parse_cpuinfo(cpuinfo))
+    device = torch.device("cpu")
+    assert resolve_precision("auto", device) == expected
+    reason = precision_reason("auto", device, expected)
+    assert reason.startswith(expected) and ("native bf16" in reason)
+    assert precision_reason("fp32", device, "fp32") == "fp32: as set"
+
+
 def test_precision_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wristviewer.ai import cpu as cpu_mod
+
+    monkeypatch.setattr(cpu_mod, "cpu_info", lambda: cpu_mod.parse_cpuinfo(AVX2_ONLY))
     cpu, cuda, mps = torch.device("cpu"), torch.device("cuda"), torch.device("mps")
     assert resolve_precision("auto", cpu) == "fp32"
     assert resolve_precision("auto", cuda) == "fp16"

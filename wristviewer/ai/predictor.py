@@ -6,10 +6,12 @@ result is the same, only slower; a saved setting must not make the viewer unusab
 another machine). :attr:`Predictor.device_name` says what actually ran.
 
 Precision: ``"auto"`` is fp16 on CUDA (not measured in this project: no GPU was available;
-override with ``precision="fp32"``), fp32 on MPS, and fp32 on the CPU — bf16 on this
-project's reference CPU (AVX2, no native bf16) was slower than fp32 (benchmarks/README.md),
-so reduced precision is only used on the CPU when asked for explicitly. Impossible requests
-(fp16 on the CPU, bf16 on MPS or on a GPU without bf16) fall back to fp32 with a warning.
+override with ``precision="fp32"``), fp32 on MPS, and on the CPU bf16 where the CPU has
+native bf16 (AVX-512 BF16 or AMX: about 2× faster than fp32 at the same accuracy) and fp32
+elsewhere (on AVX2-only CPUs emulated bf16 was 6–8× slower; benchmarks/README.md). The choice
+comes from the CPU's own flags (:mod:`wristviewer.ai.cpu`), never from its vendor, and
+:attr:`Predictor.precision_reason` says why. Impossible requests (fp16 on the CPU, bf16 on MPS
+or on a GPU without bf16) fall back to fp32 with a warning.
 
 Every view of a study goes through each model in **one** batched forward pass
 (channels_last, ``torch.inference_mode``); the heatmap comes from the same pass through the
@@ -128,6 +130,10 @@ def resolve_precision(requested: str, device: torch.device) -> str:
         raise ValueError(f"unknown precision {requested!r}; choose one of {', '.join(PRECISIONS)}")
     kind = device.type
     if requested == "auto":
+        if kind == "cpu":
+            from wristviewer.ai.cpu import cpu_info
+
+            return "bf16" if cpu_info().native_bf16 else "fp32"
         return "fp16" if kind == "cuda" else "fp32"
     if requested == "fp16" and kind == "cpu":
         warnings.warn("fp16 is not used on the CPU: running in fp32", RuntimeWarning, stacklevel=2)
@@ -139,6 +145,21 @@ def resolve_precision(requested: str, device: torch.device) -> str:
             )
             return "fp32"
     return requested
+
+
+def precision_reason(requested: str, device: torch.device, precision: str) -> str:
+    """One sentence: why ``precision`` runs on ``device`` when ``requested`` was asked for."""
+    if requested != "auto":
+        return f"{precision}: as set" + (
+            "" if requested == precision else f" ({requested} is not possible here)"
+        )
+    if device.type == "cpu":
+        from wristviewer.ai.cpu import cpu_info
+
+        return cpu_info().bf16_reason()
+    if device.type == "cuda":
+        return "fp16: the GPU's fast half precision"
+    return f"{precision}: the default on {device.type}"
 
 
 def device_description(device: torch.device) -> str:
@@ -239,6 +260,7 @@ class Predictor:
         self.bundles: list[ModelBundle] = list(bundles)
         self.device: torch.device = select_device(device)
         self.precision: str = resolve_precision(precision, self.device)
+        self.precision_reason: str = precision_reason(precision, self.device, self.precision)
         self.device_name: str = device_description(self.device)
         self._models = [_loaded_model(b, self.device, self.precision) for b in self.bundles]
         rules = {b.card.aggregation for b in self.bundles}

@@ -188,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
             "model": _describe_model(bundles),
             "device": predictor.device_name,
             "precision": predictor.precision,
+            "precision_reason": predictor.precision_reason,
             "studies": studies,
             "skipped": [{"path": str(p), "reason": r} for p, r in skipped],
             "seconds": {k: round(v, 4) for k, v in seconds.items()},

@@ -771,7 +771,11 @@ class MainWindow(QMainWindow):
         predictor, cards, prediction = result
         self.results_panel.set_untrained(any(getattr(c, "untrained", False) for c in cards))
         device = getattr(predictor, "device_name", "?")
-        self.results_panel.set_device_in_use(device, getattr(predictor, "precision", None))
+        self.results_panel.set_device_in_use(
+            device,
+            getattr(predictor, "precision", None),
+            getattr(predictor, "precision_reason", None),
+        )
         log.info("AI result: %d view(s) on %s", len(prediction.views), device)
         self.state.set_analysis(
             self._ai_study_id or prediction.study_id, Analysis(prediction, cards, device)

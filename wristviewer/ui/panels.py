@@ -286,8 +286,12 @@ class ResultsPanel(QGroupBox):
         self.device_combo.setCurrentIndex(max(index, 0))
         self.device_combo.blockSignals(False)
 
-    def set_device_in_use(self, name: str, precision: str | None = None) -> None:
+    def set_device_in_use(
+        self, name: str, precision: str | None = None, reason: str | None = None
+    ) -> None:
+        """ "in use: CPU (bf16)", with why that precision was chosen as the tooltip."""
         self.device_label.setText(f"in use: {name}" + (f" ({precision})" if precision else ""))
+        self.device_label.setToolTip(reason or "")
 
     def set_auto_run(self, on: bool) -> None:
         self.auto_run_box.blockSignals(True)

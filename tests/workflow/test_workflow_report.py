@@ -75,3 +75,22 @@ def test_identifiers_only_when_asked(tmp_path: Path) -> None:
     assert content.identifiers["PatientID"] == "MRN-778899"
     assert "Doe^Jane" in content.to_text() and "AI result: none" in content.to_text()
     assert content.views[0].overlay is None
+
+
+def test_the_model_line_carries_the_test_auroc_with_its_interval() -> None:
+    from types import SimpleNamespace
+
+    from wristviewer.workflow.report import card_line
+
+    card = SimpleNamespace(
+        name="densenet161-fracatlas",
+        arch="densenet161",
+        version="1.0.0",
+        weights_sha256="ab" * 32,
+        untrained=False,
+        metrics={"auroc": {"value": 0.8123, "ci95": [0.734, 0.871], "set": "test"}},
+    )
+    line = card_line(card)
+    assert "test AUROC 0.81 (95% CI 0.73–0.87)" in line and "abababababab" in line
+    card.metrics = {}
+    assert "AUROC" not in card_line(card)

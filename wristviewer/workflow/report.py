@@ -151,10 +151,21 @@ def _shrink(array: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def card_line(card: Any) -> str:
-    """One line per model card: name, architecture, version, weights SHA-256 (first 12)."""
+    """One line per model card: name, architecture, version, weights SHA-256 (first 12), and
+    the test AUROC with its interval when the card has one."""
     sha = str(getattr(card, "weights_sha256", "") or "")[:12] or "?"
     untrained = " — UNTRAINED (random weights)" if getattr(card, "untrained", False) else ""
-    return f"{card.name} ({card.arch}, v{card.version}, weights {sha}…){untrained}"
+    auroc = (getattr(card, "metrics", None) or {}).get("auroc")
+    tested = ""
+    if isinstance(auroc, dict) and isinstance(auroc.get("value"), int | float):
+        ci = auroc.get("ci95")
+        interval = (
+            f" (95% CI {ci[0]:.2f}–{ci[1]:.2f})"
+            if isinstance(ci, list) and len(ci) == 2 and all(isinstance(v, int | float) for v in ci)
+            else ""
+        )
+        tested = f"; test AUROC {auroc['value']:.2f}{interval}"
+    return f"{card.name} ({card.arch}, v{card.version}, weights {sha}…{tested}){untrained}"
 
 
 def patient_identifiers(radiograph: Radiograph) -> dict[str, str]:

@@ -104,12 +104,25 @@ def feature_matrix(records: Sequence[Record]) -> np.ndarray:
     return np.stack([features(r) for r in records]) if records else np.zeros((0, len(FEATURES)))
 
 
+def _readable(records: Sequence[Record]) -> tuple[list[Record], np.ndarray]:
+    from wristviewer.imaging import ImagingError
+
+    kept, rows = [], []
+    for r in records:
+        try:
+            rows.append(features(r))
+        except (ImagingError, OSError):
+            continue  # the model skipped it too (training lists it in skipped.csv)
+        kept.append(r)
+    return kept, (np.stack(rows) if rows else np.zeros((0, len(FEATURES))))
+
+
 def fit_control(records: Sequence[Record]) -> Control:
     """Fit on training records. When they carry regions, only the ``hand`` ones are used:
-    the control gets the test population's own images (its strongest form)."""
+    the control gets the test population's own images (its strongest form). Unreadable
+    images are left out, as training leaves them out."""
     hand = [r for r in records if r.region == "hand"]
-    train = hand or list(records)
-    x = feature_matrix(train)
+    train, x = _readable(hand or list(records))
     y = np.array([r.label for r in train], dtype=np.float64)
     mean = x.mean(axis=0)
     std = x.std(axis=0)

@@ -455,7 +455,7 @@ def _report(
         "",
         "## Operating points (chosen on the tuning set, applied to the test set)",
         "",
-        "Thresholds are on the calibrated probability sigmoid(logit / T). Values: percent (95% Wilson CI; count).",
+        "Thresholds are on the calibrated probability (the calibration below). Values: percent (95% Wilson CI; count).",
         "",
         "| point | threshold | tuning sens / spec | test sensitivity | test specificity | PPV | NPV | accuracy |",
         "|---|---|---|---|---|---|---|---|",

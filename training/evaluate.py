@@ -3,9 +3,10 @@
 Evaluation of a run (or a bundle with ``--split``):
 
 1. Logits on the tuning and test parts (the same cached preprocessing as training).
-2. Temperature T fitted on the tuning logits (NLL, :func:`training.stats.fit_temperature`);
-   every probability below is the calibrated ``sigmoid(logit / T)``, which is what the
-   viewer shows and what the model card's thresholds apply to.
+2. Platt scaling fitted on the tuning logits (slope and offset, NLL,
+   :func:`training.stats.fit_platt`; the temperature alone is reported beside it); every
+   probability below is the calibrated ``sigmoid(a * logit + b)``, which is what the viewer
+   shows and what the model card's thresholds apply to.
 3. Operating points chosen on the tuning set (Youden, sensitivity >= 0.95, specificity >=
    0.95), then applied unchanged to the test set: sensitivity, specificity, PPV, NPV and
    accuracy with Wilson 95% intervals, confusion matrices.
@@ -17,6 +18,9 @@ Evaluation of a run (or a bundle with ``--split``):
    the top of the colour scale, the same fixed scale for every image.
 6. A gallery of the most confident false negatives and false positives at the Youden point,
    with Grad-CAM overlays on that fixed scale.
+7. The pixel-free control (:mod:`training.control`) on the same test images, with the paired
+   DeLong test; the pointing game on the test fractures; the SHA-256 and epoch of the
+   evaluated weights (``export`` refuses an evaluation of other weights).
 
 Outputs (``<run>/evaluation`` by default): ``evaluation.json``, ``predictions.csv``,
 ``report.md``, ``roc.png``, ``reliability.png``, ``confusion.png``, ``gallery/*.png``.

@@ -241,3 +241,129 @@ def test_zoom_in_is_a_central_crop_resized_back() -> None:
     zr = data.zoom_in(ramp, 1.1)
     assert zr[0, 0, 0] > 0.03 and zr[0, 0, -1] < 0.97  # the edges were cut away
     assert zr[0, 50, 50] == pytest.approx(ramp[0, 50, 50], abs=0.01)  # centre stays
+
+
+# --------------------------------------------------------------------------- FracAtlas regions, boxes
+
+
+FRACATLAS_OTHER = Path(__file__).resolve().parents[3] / "shared" / "data" / "fracatlas-other"
+
+
+def _subset(source: Path, names: set[str] | None, n: int, out: Path) -> Path:
+    """A FracAtlas manifest with the first ``n`` rows (plus ``names``) of ``source``'s, the image
+    paths made absolute (hashing every file of the real set takes a while)."""
+    with (source / "manifest.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    keep = [r for i, r in enumerate(rows) if i < n or Path(r["image"]).name in (names or ())]
+    for r in keep:
+        r["image"] = str(source / r["image"])
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "manifest.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(keep)
+    return out
+
+
+def test_real_fracatlas_other_manifest(tmp_path: Path) -> None:
+    assert data.detect_layout(FRACATLAS_OTHER) == "fracatlas-other"
+    assert data.detect_layout(FRACATLAS_OTHER / "manifest.csv") == "fracatlas-other"
+    quirk = "IMG0003298.jpg"  # a normal image that FracAtlas gives a fracture box anyway
+    sub = _subset(FRACATLAS_OTHER, {"IMG0000044.jpg", quirk}, 30, tmp_path / "other")
+    assert data.detect_layout(sub) == "fracatlas-other"
+    recs = {r.path.name: r for r in data.load_records(sub)}
+    assert len(recs) == 32 and all(r.path.is_file() for r in recs.values())
+    assert all(r.region and r.region != "hand" for r in recs.values())
+    assert recs["IMG0000000.jpg"].region == "leg" and recs["IMG0000044.jpg"].region == (
+        "hand+shoulder"
+    )
+    assert recs["IMG0000000.jpg"].view == "frontal+lateral"
+    assert recs["IMG0000000.jpg"].multiscan == 1 and recs["IMG0000000.jpg"].hardware == 0
+    assert data.parse_boxes(recs["IMG0000044.jpg"].boxes) == [(0.6505, 0.3924, 0.0627, 0.0403)]
+    assert recs["IMG0000044.jpg"].label == 1
+    assert recs[quirk].label == 0 and recs[quirk].boxes
+    assert all(r.study_id and r.study_id.startswith("sha256:") for r in recs.values())
+    by_region = data.summarize(list(recs.values()))["by_region"]
+    assert sum(d["images"] for d in by_region.values()) == 32
+    for region, counts in by_region.items():
+        members = [r for r in recs.values() if r.region == region]
+        assert counts == {"images": len(members), "fracture": sum(r.label for r in members)}
+    assert list(by_region) == sorted(by_region)
+
+
+def test_fracatlas_hand_regions_boxes_and_duplicate_files(fracatlas: Path, tmp_path: Path) -> None:
+    twins = {"IMG0002298.jpg", "IMG0002379.jpg", "IMG0002299.jpg", "IMG0002300.jpg"}
+    sub = _subset(fracatlas, twins, 10, tmp_path / "hand")
+    assert data.detect_layout(sub) == "fracatlas-hand"
+    recs = {r.path.name: r for r in data.load_records(sub)}
+    assert {r.region for r in recs.values()} == {"hand"}
+    # FracAtlas files a few images twice, byte for byte: they share a study, so a split
+    # can never put one copy in training and the other in test.
+    assert recs["IMG0002298.jpg"].study_id == recs["IMG0002379.jpg"].study_id
+    assert recs["IMG0002299.jpg"].study_id == recs["IMG0002300.jpg"].study_id
+    assert recs["IMG0002298.jpg"].study_id != recs["IMG0002299.jpg"].study_id
+    assert recs["IMG0002298.jpg"].study_id == "sha256:" + data.file_sha256(
+        fracatlas / "images" / "IMG0002298.jpg"
+    )
+    boxes = data.parse_boxes(recs["IMG0002298.jpg"].boxes)
+    assert boxes == [(0.7748, 0.3229, 0.0759, 0.046), (0.2193, 0.3874, 0.0639, 0.0435)]
+    assert recs["IMG0002298.jpg"].multiscan == 1 and recs["IMG0002298.jpg"].hardware == 0
+    assert recs["IMG0000016.jpg"].boxes is None and recs["IMG0000016.jpg"].multiscan == 0
+    assert len({r.study_id for r in recs.values()}) == len(recs) - 2
+
+
+def test_parse_boxes() -> None:
+    assert data.parse_boxes(None) == [] and data.parse_boxes("") == [] and data.parse_boxes(";") == []
+    assert data.parse_boxes(" 0.5 0.5 0.1 0.2 ;0.1 0.2 0.3 0.4") == [
+        (0.5, 0.5, 0.1, 0.2),
+        (0.1, 0.2, 0.3, 0.4),
+    ]
+    with pytest.raises(DataError, match=r"m\.csv:3.*'0\.5 0\.5 0\.1' is not 'cx cy w h'"):
+        data.parse_boxes("0.5 0.5 0.1", "m.csv:3")
+    with pytest.raises(DataError, match="is not 'cx cy w h'"):
+        data.parse_boxes("a b c d")
+    with pytest.raises(DataError, match="no positive size"):
+        data.parse_boxes("0.5 0.5 0 0.2")
+    with pytest.raises(DataError, match="no positive size"):
+        data.parse_boxes("0.5 0.5 nan 0.2")
+
+
+def test_fracatlas_manifest_with_a_bad_box_names_the_row(tmp_path: Path) -> None:
+    _png(tmp_path / "images" / "a.png")
+    _csv(
+        tmp_path / "manifest.csv",
+        ["image", "fractured", "region", "fracture_boxes_yolo"],
+        [["images/a.png", 1, "leg", "0.5 0.5 -0.1 0.2"]],
+    )
+    with pytest.raises(DataError, match=r"manifest\.csv:2"):
+        data.load_records(tmp_path)
+
+
+def test_new_columns_survive_manifest_and_split_round_trips(tmp_path: Path) -> None:
+    from training import splits
+
+    paths = [_png(tmp_path / "img" / f"{i}.png", value=10 * i) for i in range(6)]
+    recs = [
+        Record(
+            p,
+            i % 2,
+            study_id=f"s{i}",
+            view="frontal+lateral",
+            region="leg+hip" if i == 0 else "hand",
+            boxes="0.5 0.4 0.1 0.2;0.2 0.3 0.05 0.06" if i % 2 else None,
+            hardware=int(i % 3 == 0),
+            multiscan=None if i == 5 else int(i > 2),
+        )
+        for i, p in enumerate(paths)
+    ]
+    back = data.read_manifest(data.write_manifest(recs, tmp_path / "manifest.csv"))
+    fields = ("label", "study_id", "view", "region", "boxes", "hardware", "multiscan")
+
+    def key(r: Record) -> tuple:
+        return tuple(getattr(r, f) for f in fields)
+
+    assert [key(r) for r in back] == [key(r) for r in recs]
+    assert back[5].multiscan is None and back[0].region == "leg+hip"
+    split = splits.Split(recs[:4], recs[4:5], recs[5:], "patient", 0, {}, [])
+    loaded = splits.load_split(split.save(tmp_path / "run"))
+    assert [key(r) for r in loaded.train + loaded.tuning + loaded.test] == [key(r) for r in recs]

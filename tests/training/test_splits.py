@@ -132,3 +132,36 @@ def test_real_fracatlas_split_warns(fracatlas: Path) -> None:
     assert s.may_leak and s.warnings
     assert abs(len(s.test) - 98.5) <= 2
     assert abs(sum(r.label for r in s.test) / len(s.test) - 289 / 985) < 0.02
+
+
+def test_extra_data_goes_to_training_only_and_never_beside_its_twin() -> None:
+    """add_training_only: an extra image whose group (here: the same file bytes, as
+    read_fracatlas_* writes study_id) is already in tuning or test is left out; the rest
+    join the training part, never tuning or test."""
+    hand = [
+        Record(Path(f"/hand/{i}.png"), i % 3 == 0, study_id=f"sha256:h{i}", region="hand")
+        for i in range(60)
+    ]
+    s = splits.split_by_patient(hand, test_fraction=0.2, tuning_fraction=0.2, seed=4)
+    twin_test, twin_tuning, twin_train = s.test[0], s.tuning[0], s.train[0]
+    extra = [
+        Record(Path(f"/other/{i}.png"), i % 2, study_id=f"sha256:o{i}", region="leg")
+        for i in range(10)
+    ]
+    extra += [
+        Record(Path("/other/copy-of-test.png"), 1, study_id=twin_test.study_id, region="leg"),
+        Record(Path("/other/copy-of-tuning.png"), 0, study_id=twin_tuning.study_id, region="hip"),
+        Record(Path("/other/copy-of-train.png"), 0, study_id=twin_train.study_id, region="hip"),
+        twin_train,  # the very same image again: not added twice
+    ]
+    out = splits.add_training_only(s, extra)
+    assert out.tuning == s.tuning and out.test == s.test
+    added = out.train[len(s.train) :]
+    assert out.train[: len(s.train)] == s.train
+    assert [r.path.name for r in added] == [*(f"{i}.png" for i in range(10)), "copy-of-train.png"]
+    assert not out.overlapping_groups()
+    assert out.params["extra_images"] == 11 and out.params["extra_left_out"] == 2
+    assert any("2 extra image(s) left out of training" in w for w in out.warnings)
+    assert out.method == s.method and out.seed == s.seed
+    clean = splits.add_training_only(s, extra[:10], name="other")
+    assert clean.params["other_left_out"] == 0 and not any("left out" in w for w in clean.warnings)

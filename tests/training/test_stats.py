@@ -268,3 +268,56 @@ def test_reliability_bins_and_ece_by_hand() -> None:
     assert stats.expected_calibration_error(y, p, n_bins=2) == pytest.approx(expected)
     empty = stats.reliability_bins(y, p, n_bins=10)
     assert sum(b.count for b in empty) == 6 and any(b.count == 0 for b in empty)
+
+
+# ---------------------------------------------------------------- logistic regression, Platt
+
+
+def test_logistic_regression_recovers_known_coefficients() -> None:
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(40000, 3))
+    true = np.array([-0.8, 1.5, -2.0, 0.0])  # intercept first
+    y = (rng.random(len(x)) < stats.sigmoid(true[0] + x @ true[1:])).astype(int)
+    w = stats.logistic_regression(x, y, l2=1e-6)
+    assert w.shape == (4,)
+    np.testing.assert_allclose(w, true, atol=0.06)
+    # It is the minimum of the penalised NLL: the gradient vanishes.
+    a = np.hstack([np.ones((len(x), 1)), x])
+    grad = a.T @ (stats.sigmoid(a @ w) - y) + np.r_[1e-8, [1e-6] * 3] * w
+    assert np.max(np.abs(grad)) < 1e-6
+    # A strong penalty shrinks the slopes but (almost) not the intercept's freedom.
+    shrunk = stats.logistic_regression(x, y, l2=1e5)
+    assert np.all(np.abs(shrunk[1:]) < 0.2 * np.abs(true[1:3]).min())
+    assert stats.sigmoid(shrunk[0]) == pytest.approx(y.mean(), abs=0.01)
+    with pytest.raises(ValueError, match="do not match"):
+        stats.logistic_regression(x[:10], y[:9])
+
+
+def test_platt_recovers_slope_and_offset() -> None:
+    """Logits that are 2x too confident and shifted by +1.2 (as oversampling fractures leaves):
+    Platt finds slope 0.5 and offset -0.6 (sigmoid(0.5 * (2z + 1.2) - 0.6) = sigmoid(z))."""
+    rng = np.random.default_rng(5)
+    true_logit = rng.normal(-0.5, 1.8, size=30000)
+    y = (rng.random(true_logit.size) < stats.sigmoid(true_logit)).astype(int)
+    model_logit = 2.0 * true_logit + 1.2
+    slope, offset = stats.fit_platt(y, model_logit)
+    assert slope == pytest.approx(0.5, abs=0.03)
+    assert offset == pytest.approx(-0.6, abs=0.05)
+    calibrated = slope * model_logit + offset
+    assert stats.binary_nll(y, calibrated) < stats.binary_nll(y, model_logit)
+    # A temperature alone cannot remove the shift: Platt does better.
+    t = stats.fit_temperature(y, model_logit)
+    assert stats.binary_nll(y, calibrated) < stats.binary_nll(y, model_logit, t) - 0.01
+
+
+def test_platt_refuses_logits_that_rank_backwards() -> None:
+    rng = np.random.default_rng(6)
+    true_logit = rng.normal(size=2000)
+    y = (rng.random(true_logit.size) < stats.sigmoid(2 * true_logit)).astype(int)
+    with pytest.raises(ValueError, match="do not rank"):
+        stats.fit_platt(y, -true_logit)
+    with pytest.raises(ValueError):
+        stats.fit_platt([1, 1, 1], [0.1, 0.2, 0.3])  # one class only
+    # Perfectly separated classes: the tiny ridge keeps the fit finite and positive.
+    slope, offset = stats.fit_platt([0, 0, 1, 1], [-2.0, -1.0, 1.0, 2.0])
+    assert slope > 0 and math.isfinite(slope) and math.isfinite(offset)

@@ -323,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     paths = _bundles(work, archs)
+    from wristviewer.ai.cpu import cpu_info
     from wristviewer.ai.predictor import device_description, resolve_precision, select_device
 
     device = select_device(args.device)
@@ -331,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {
             "device": device_description(device),
             "cpu": platform.processor() or platform.machine(),
+            # the CPU's model name and its bf16 / VNNI / AMX flags: they decide 'auto'
+            "cpu_info": cpu_info().to_dict(),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "cores": os.cpu_count(),
             "torch": torch.__version__,

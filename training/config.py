@@ -129,6 +129,11 @@ class FitConfig:
         "weight of the per-cell loss on the class-activation grid from fracture boxes "
         "(cells over a box positive on fractured images, every cell negative on normal ones); 0 = off",
     )
+    box_balance_from_epoch: int = _f(
+        1,
+        "the box loss weighs positive and negative cells half each from this epoch (1-based) "
+        "on; before it, one mean over all cells (training/README.md says why both exist)",
+    )
     low_res_epochs: int = _f(
         0, "progressive resizing: the first N epochs at --low-res-scale of the input size"
     )

@@ -22,7 +22,8 @@ if [ -f "$RUN/checkpoint.pt" ]; then
 else
   $PY -m training fit --preset cpu-scratch --arch densenet161 \
     --data "$DATA/fracatlas-hand" --extra-data "$DATA/fracatlas-other" \
-    --out "$RUN" --epochs "$EPOCHS" --threads "$THREADS" --workers 2 --seed 0
+    --out "$RUN" --epochs "$EPOCHS" --threads "$THREADS" --workers 2 --seed 0 \
+    --box-balance-from-epoch 5
 fi
 $PY -m training evaluate "$RUN"
 $PY -m training export "$RUN" --out "$BUNDLE" --name densenet161-fracatlas --version 1.0.0

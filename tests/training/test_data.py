@@ -313,7 +313,9 @@ def test_fracatlas_hand_regions_boxes_and_duplicate_files(fracatlas: Path, tmp_p
 
 
 def test_parse_boxes() -> None:
-    assert data.parse_boxes(None) == [] and data.parse_boxes("") == [] and data.parse_boxes(";") == []
+    assert (
+        data.parse_boxes(None) == [] and data.parse_boxes("") == [] and data.parse_boxes(";") == []
+    )
     assert data.parse_boxes(" 0.5 0.5 0.1 0.2 ;0.1 0.2 0.3 0.4") == [
         (0.5, 0.5, 0.1, 0.2),
         (0.1, 0.2, 0.3, 0.4),

@@ -4,7 +4,8 @@ What a read does, in order:
 
 1. Parse the header (pixel data deferred), refuse objects without pixels (structured reports,
    DICOMDIRs, presentation states) and images beyond the size limit, and check that an
-   installed decoder handles the transfer syntax - all before any pixel is decoded.
+   installed decoder handles the transfer syntax - all before any pixel is decoded. The size
+   limit counts every frame (:func:`~wristviewer.imaging.scaling.check_size`).
 2. Decode the first frame. **Multi-frame objects show frame 1**; ``Radiograph.frame_count``
    records how many there are (``wristviewer info`` prints it).
 3. Colour (RGB, YBR_*, PALETTE COLOR) becomes grey (Rec. 601 luma) on the 0..2**BitsStored-1
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import math
 import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,7 @@ from wristviewer.imaging.errors import (
     NotAnImageError,
     TruncatedPixelDataError,
     UnsupportedTransferSyntaxError,
+    brief,
 )
 from wristviewer.imaging.radiograph import Radiograph, View, Window
 from wristviewer.imaging.scaling import check_size, colour_to_grey, to_unit_range
@@ -72,6 +75,7 @@ PARSE_ERRORS: tuple[type[Exception], ...] = (
     RuntimeError,
     NotImplementedError,
     struct.error,
+    zlib.error,  # a Deflated Explicit VR Little Endian data set that does not inflate
 )
 
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
@@ -105,7 +109,9 @@ def read_header(path: Path, preamble: bool = True) -> FileDataset:
         return pydicom.dcmread(path, force=True, defer_size="256 KB")
     except PARSE_ERRORS as exc:
         if preamble:
-            raise CorruptImageError(path, f"the DICOM header cannot be parsed ({exc})") from exc
+            raise CorruptImageError(
+                path, f"the DICOM header cannot be parsed ({brief(exc)})"
+            ) from exc
         raise NotAnImageError(path, "not an image: neither DICOM, PNG, JPEG nor TIFF") from exc
 
 
@@ -134,6 +140,11 @@ def _transfer_syntax(ds: FileDataset) -> UID:
 
 
 def _check_decoder(path: Path, ts: UID) -> None:
+    if not ts.is_transfer_syntax:
+        raise UnsupportedTransferSyntaxError(
+            path,
+            f"the transfer syntax {ts!s:.64} is not one DICOM defines (a damaged file meta header)",
+        )
     if not ts.is_compressed:
         return
     try:
@@ -173,7 +184,9 @@ def _decode_first_frame(path: Path, ds: FileDataset, ts: UID, frames: int) -> np
         try:
             have = len(ds.PixelData)
         except PARSE_ERRORS + (OSError,) as exc:
-            raise TruncatedPixelDataError(path, f"the pixel data cannot be read ({exc})") from exc
+            raise TruncatedPixelDataError(
+                path, f"the pixel data cannot be read ({brief(exc)})"
+            ) from exc
         need = _expected_native_bytes(ds, rows, cols, frames)
         if have < need:
             raise TruncatedPixelDataError(
@@ -183,7 +196,7 @@ def _decode_first_frame(path: Path, ds: FileDataset, ts: UID, frames: int) -> np
     try:
         return pixel_array(ds, index=0 if frames > 1 else None)
     except PARSE_ERRORS + (OSError,) as exc:
-        text = str(exc)
+        text = brief(exc)
         if any(
             word in text.lower()
             for word in ("truncat", "less than expected", "premature", "end of")
@@ -291,11 +304,12 @@ def _str_or_none(value: Any) -> str | None:
     return text or None
 
 
-def read_dicom(path: Path, preamble: bool = True) -> Radiograph:
+def read_dicom(path: Path, preamble: bool = True, max_pixels: int | None = None) -> Radiograph:
     """Read a DICOM file to a :class:`Radiograph` (first frame; see the module docstring).
 
     ``preamble``: whether the file starts with the Part 10 preamble and ``DICM``; files without
     it are accepted only when they hold pixel data (anything else is :class:`NotAnImageError`).
+    ``max_pixels``: the size limit (see :func:`~wristviewer.imaging.scaling.check_size`).
     """
     ds = read_header(path, preamble)
     if not any(k in ds for k in _PIXEL_KEYWORDS):
@@ -319,10 +333,10 @@ def read_dicom(path: Path, preamble: bool = True) -> Radiograph:
     rows, cols = _int(ds, "Rows", 0), _int(ds, "Columns", 0)
     if rows <= 0 or cols <= 0:
         raise CorruptImageError(path, "the DICOM header has pixel data but no Rows/Columns")
-    check_size(path, rows, cols)
+    frames = max(_int(ds, "NumberOfFrames", 1), 1)
+    check_size(path, rows, cols, frames, limit=max_pixels)
     ts = _transfer_syntax(ds)
     _check_decoder(path, ts)
-    frames = max(_int(ds, "NumberOfFrames", 1), 1)
 
     stored = _decode_first_frame(path, ds, ts, frames)
     if stored.ndim == 3 and stored.shape[0] == frames and frames > 1:  # decoder ignored index

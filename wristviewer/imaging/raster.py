@@ -4,7 +4,7 @@ Plain images are assumed bone-bright (the radiograph convention) and are not inv
 Greyscale stored as RGB is collapsed to one channel, alpha is dropped, true colour becomes grey
 (Rec. 601 luma). JPEG EXIF orientation is applied here, by our own code, so the result does not
 depend on which OpenCV flags honour it. Dimensions are read from the header and checked against
-the size limit before anything is decoded.
+the size limit before anything is decoded, and the decoded image must have those dimensions.
 """
 
 from __future__ import annotations
@@ -183,17 +183,26 @@ def _check_complete(path: Path, data: bytes, fmt: str) -> None:
         )
 
 
-def read_raster(path: Path, data: bytes, fmt: str) -> Radiograph:
-    """Decode PNG/JPEG/TIFF bytes to a :class:`Radiograph` (bone bright, 0..1, float32)."""
+def read_raster(path: Path, data: bytes, fmt: str, max_pixels: int | None = None) -> Radiograph:
+    """Decode PNG/JPEG/TIFF bytes to a :class:`Radiograph` (bone bright, 0..1, float32).
+
+    ``max_pixels``: the size limit (see :func:`~wristviewer.imaging.scaling.check_size`).
+    """
     size = header_size(data, fmt)
     if size is None:
         raise CorruptImageError(path, f"the {fmt} header gives no image size; the file is damaged")
-    check_size(path, *size)
+    check_size(path, *size, limit=max_pixels)
     _check_complete(path, data, fmt)
     stored = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _DECODE_FLAGS)
     if stored is None or stored.size == 0:
         raise CorruptImageError(
             path, f"OpenCV could not decode the {fmt} data; the file is damaged"
+        )
+    if stored.shape[:2] != size:
+        raise CorruptImageError(
+            path,
+            f"the decoded image is {stored.shape[1]} × {stored.shape[0]} pixels but the {fmt} "
+            f"header says {size[1]} × {size[0]}; the file is damaged",
         )
 
     if stored.dtype == np.uint8:

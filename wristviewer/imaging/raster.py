@@ -5,6 +5,8 @@ Greyscale stored as RGB is collapsed to one channel, alpha is dropped, true colo
 (Rec. 601 luma). JPEG EXIF orientation is applied here, by our own code, so the result does not
 depend on which OpenCV flags honour it. Dimensions are read from the header and checked against
 the size limit before anything is decoded, and the decoded image must have those dimensions.
+Float TIFF pixels that are not finite (NaN, infinity) are shown as the darkest finite value, with
+a warning in ``Radiograph.warnings``; an image with no finite pixel at all is refused.
 """
 
 from __future__ import annotations
@@ -183,6 +185,23 @@ def _check_complete(path: Path, data: bytes, fmt: str) -> None:
         )
 
 
+def _finite_range(path: Path, stored: np.ndarray, warnings: list[str]) -> np.ndarray:
+    """Float pixels with non-finite values replaced by the lowest finite one (and a warning)."""
+    stored = stored.astype(np.float32)
+    finite = np.isfinite(stored)
+    if finite.all():
+        return stored
+    if not finite.any():
+        raise CorruptImageError(path, "no pixel of the image is a finite number")
+    bad = int(stored.size - np.count_nonzero(finite))
+    warnings.append(
+        f"{bad} pixel value(s) are not finite numbers (NaN or infinity) and are shown as the "
+        "darkest value"
+    )
+    stored[~finite] = stored[finite].min()
+    return stored
+
+
 def read_raster(path: Path, data: bytes, fmt: str, max_pixels: int | None = None) -> Radiograph:
     """Decode PNG/JPEG/TIFF bytes to a :class:`Radiograph` (bone bright, 0..1, float32).
 
@@ -205,17 +224,19 @@ def read_raster(path: Path, data: bytes, fmt: str, max_pixels: int | None = None
             f"header says {size[1]} × {size[0]}; the file is damaged",
         )
 
+    warnings: list[str] = []
     if stored.dtype == np.uint8:
         bits, lo, hi = 8, 0.0, 255.0
     elif stored.dtype == np.uint16:
         bits, lo, hi = 16, 0.0, 65535.0
     else:  # float or 32-bit TIFF: no fixed range, use the data's own
         bits = int(stored.dtype.itemsize * 8)
-        stored = stored.astype(np.float32)
-        lo, hi = float(np.nanmin(stored)), float(np.nanmax(stored))
-        stored = np.nan_to_num(stored, nan=lo)
+        stored = _finite_range(path, stored, warnings)
+        lo, hi = float(stored.min()), float(stored.max())
 
     photometric = "MONOCHROME2"
+    if stored.ndim == 3 and stored.shape[2] < 3:  # grey + alpha
+        stored = np.ascontiguousarray(stored[..., 0])
     if stored.ndim == 3:
         photometric = "RGB"
         stored = colour_to_grey(stored[..., :3], order="BGR")  # OpenCV gives BGR
@@ -231,4 +252,5 @@ def read_raster(path: Path, data: bytes, fmt: str, max_pixels: int | None = None
         photometric=photometric,
         view=view_from_filename(path) or View.UNKNOWN,
         laterality=laterality_from_filename(path),
+        warnings=tuple(warnings),
     )

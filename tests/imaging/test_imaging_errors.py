@@ -20,6 +20,7 @@ from tests.helpers.dicom_factory import (
     write_dicomdir_like,
     write_rle_overrun,
 )
+from tests.helpers.hostile import deny_stat
 from wristviewer.imaging import (
     CorruptImageError,
     DecoderFailureError,
@@ -288,14 +289,7 @@ def test_a_file_behind_an_unsearchable_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _png(tmp_path / "a.png")
-    real_stat = os.stat
-
-    def denied(p: object, *args: object, **kwargs: object) -> os.stat_result:
-        if os.fspath(p) == str(path):  # type: ignore[arg-type]
-            raise PermissionError(13, "Permission denied", str(p))
-        return real_stat(p, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "stat", denied)
+    deny_stat(monkeypatch, path)
     _raises(path, FileAccessError, "permission denied")
 
 

@@ -17,6 +17,7 @@ from tests.helpers.dicom_factory import (
     write_dicomdir_like,
     write_study,
 )
+from tests.helpers.hostile import deny_scandir
 from wristviewer.imaging import View, expand_paths, load_studies, read_dicom_tags
 from wristviewer.imaging.views import tokens, view_from_text
 
@@ -162,19 +163,6 @@ def test_dicom_tags_for_dialog(tmp_path: Path) -> None:
 # --- folder expansion never passes over silently, never hangs ---------------------------------
 
 
-def _deny_scandir(monkeypatch: pytest.MonkeyPatch, locked: Path) -> None:
-    """Make ``locked`` unsearchable: chmod does not stop root, so os.scandir is refused too."""
-    real = os.scandir
-
-    def scandir(path: object = ".") -> object:
-        if os.fspath(path) == str(locked):  # type: ignore[arg-type]
-            raise PermissionError(13, "Permission denied", str(path))
-        return real(path)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "scandir", scandir)
-    locked.chmod(0o000)
-
-
 @pytest.mark.timeout(30)
 def test_special_files_links_and_locked_folders_are_listed_as_skipped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -192,7 +180,7 @@ def test_special_files_links_and_locked_folders_are_listed_as_skipped(
     sock.bind(str(folder / "sock"))
     locked = folder / "locked"
     _png(locked / "inside.png")
-    _deny_scandir(monkeypatch, locked)
+    deny_scandir(monkeypatch, locked)
     try:
         files, skipped = expand_paths([folder])
     finally:

@@ -53,6 +53,20 @@ Mutator = Callable[[np.random.Generator, bytes, Path], bytes | None]
 # --- seed files -----------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def fixed_uids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same UIDs every run: random UIDs differ in length, which would move every byte
+    after them and make the mutants (and the printed counts) differ from run to run."""
+    import itertools
+
+    import tests.helpers.dicom_factory as factory
+
+    counter = itertools.count(1)
+    monkeypatch.setattr(
+        factory, "generate_uid", lambda: f"1.2.826.0.1.3680043.10.7.{next(counter)}"
+    )
+
+
 def _image(rng: np.random.Generator, rows: int = 40, cols: int = 56) -> np.ndarray:
     return np.clip(phantom(rows, cols) + 0.05 * rng.random((rows, cols)), 0.0, 1.0)
 

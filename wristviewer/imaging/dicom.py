@@ -9,8 +9,9 @@ What a read does, in order:
    Native (uncompressed) pixel data must hold what the header describes: less is a truncated
    file, twice as much or more (two frames without Number of Frames, a wrong Rows, Columns or
    Bits Allocated) is refused rather than guessed at.
-2. Decode the first frame, and check it has the header's Rows × Columns (× samples). **Multi-frame objects show frame 1**; ``Radiograph.frame_count``
-   records how many there are (``wristviewer info`` prints it).
+2. Decode the first frame, and check it has the header's Rows × Columns (× samples).
+   **Multi-frame objects show frame 1**; ``Radiograph.frame_count`` records how many there are
+   (``wristviewer info`` prints it).
 3. Colour (RGB, YBR_*, PALETTE COLOR) becomes grey (Rec. 601 luma) on the 0..2**BitsStored-1
    scale. Greyscale gets the Modality LUT (Rescale Slope/Intercept or a Modality LUT Sequence).
 4. The range the header allows (BitsStored and PixelRepresentation, through the modality LUT)

@@ -11,7 +11,7 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.encaps import encapsulate
-from pydicom.uid import MPEG2MPML, JPEG2000Lossless, JPEGLSLossless, RLELossless
+from pydicom.uid import MPEG2MPML, JPEG2000Lossless, JPEGBaseline8Bit, JPEGLSLossless, RLELossless
 
 from tests.helpers.dicom_factory import (
     write_bad_deflate,
@@ -269,7 +269,7 @@ def test_a_panicking_file_is_one_skip_and_the_folder_opens(tmp_path: Path) -> No
 # --- what a path is, before it is opened -------------------------------------------------------
 
 
-@pytest.mark.timeout(20)
+@pytest.mark.timeout(120)
 def test_a_named_pipe_is_refused_without_being_opened(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.dcm"
     os.mkfifo(fifo)
@@ -341,3 +341,22 @@ def test_the_pixel_limit_counts_every_frame(tmp_path: Path) -> None:
     assert read(path, max_pixels=3 * 64 * 48).frame_count == 3
     with pytest.raises(ImageTooLargeError, match="3 frames of 64 × 48"):
         read(path, max_pixels=3 * 64 * 48 - 1)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("ts", [JPEGBaseline8Bit, JPEGLSLossless, JPEG2000Lossless])
+def test_a_compressed_frame_claiming_a_huge_size_is_refused_before_decoding(
+    tmp_path: Path, ts: str
+) -> None:
+    """Decoders allocate from their own codestream header, not from Rows and Columns: a
+    600-byte frame claiming 30000 × 30000 cost 4 GB and half a minute before this check."""
+    path = write_dicom(tmp_path / "bomb.dcm", bits_stored=8, transfer_syntax=ts)
+    data = bytearray(path.read_bytes())
+    siz = data.find(b"\xff\x4f\xff\x51")
+    if siz >= 0:  # JPEG 2000: Xsiz, Ysiz of the SIZ segment
+        data[siz + 8 : siz + 16] = (30000).to_bytes(4, "big") * 2
+    else:  # JPEG or JPEG-LS: height and width of the start-of-frame segment
+        sof = max(data.find(b"\xff\xc0"), data.find(b"\xff\xf7"))
+        data[sof + 5 : sof + 9] = (30000).to_bytes(2, "big") * 2
+    path.write_bytes(bytes(data))
+    _raises(path, CorruptImageError, "30000 × 30000", "64 × 48")

@@ -8,7 +8,9 @@ What a read does, in order:
    limit counts every frame (:func:`~wristviewer.imaging.scaling.check_size`).
    Native (uncompressed) pixel data must hold what the header describes: less is a truncated
    file, twice as much or more (two frames without Number of Frames, a wrong Rows, Columns or
-   Bits Allocated) is refused rather than guessed at.
+   Bits Allocated) is refused rather than guessed at. A JPEG, JPEG-LS or JPEG 2000 frame must
+   claim the header's Rows × Columns in its own codestream header (decoders allocate from
+   that), else it is refused before decoding.
 2. Decode the first frame, and check it has the header's Rows × Columns (× samples).
    **Multi-frame objects show frame 1**; ``Radiograph.frame_count`` records how many there are
    (``wristviewer info`` prints it).
@@ -46,6 +48,7 @@ from typing import Any
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileDataset
+from pydicom.encaps import get_frame
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi, get_decoder, pixel_array
@@ -54,9 +57,13 @@ from pydicom.uid import (
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
+    JPEG2000TransferSyntaxes,
+    JPEGLSTransferSyntaxes,
+    JPEGTransferSyntaxes,
     MediaStorageDirectoryStorage,
 )
 
+from wristviewer.imaging.codestreams import j2k_size, jpeg_size
 from wristviewer.imaging.errors import (
     CorruptImageError,
     NonImageDicomError,
@@ -243,10 +250,45 @@ def _check_native_length(path: Path, ds: FileDataset, rows: int, cols: int, fram
         )
 
 
+def _check_compressed_frame(
+    path: Path, ds: FileDataset, ts: UID, rows: int, cols: int, frames: int
+) -> None:
+    """A JPEG-family or JPEG 2000 frame must claim the header's size in its own codestream:
+    its decoder allocates from the codestream, which the pixel limit has not seen."""
+    if ts in JPEGTransferSyntaxes or ts in JPEGLSTransferSyntaxes:
+        size_of = jpeg_size
+    elif ts in JPEG2000TransferSyntaxes:
+        size_of = j2k_size
+    else:
+        return
+    offsets = None
+    if "ExtendedOffsetTable" in ds and "ExtendedOffsetTableLengths" in ds:
+        offsets = (ds.ExtendedOffsetTable, ds.ExtendedOffsetTableLengths)
+    try:
+        frame = get_frame(ds.PixelData, 0, extended_offsets=offsets, number_of_frames=frames)
+    except PARSE_ERRORS as exc:
+        raise CorruptImageError(
+            path, f"the encapsulated {ts.name} pixel data cannot be read ({brief(exc)})"
+        ) from exc
+    size = size_of(frame)
+    if size is None:
+        raise CorruptImageError(
+            path, f"the first {ts.name} frame gives no image size: the pixel data is damaged"
+        )
+    if size != (rows, cols):
+        raise CorruptImageError(
+            path,
+            f"the first {ts.name} frame is {size[1]} × {size[0]} pixels but the header says "
+            f"{cols} × {rows}: the pixel data does not match the header",
+        )
+
+
 def _decode_first_frame(path: Path, ds: FileDataset, ts: UID, frames: int) -> np.ndarray:
     rows, cols = _int(ds, "Rows", 0), _int(ds, "Columns", 0)
     if not ts.is_compressed and "PixelData" in ds:
         _check_native_length(path, ds, rows, cols, frames)
+    elif "PixelData" in ds:
+        _check_compressed_frame(path, ds, ts, rows, cols, frames)
     try:
         stored = pixel_array(ds, index=0 if frames > 1 else None)
     except PARSE_ERRORS + (OSError,) as exc:

@@ -12,12 +12,12 @@ a warning in ``Radiograph.warnings``; an image with no finite pixel at all is re
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from wristviewer.imaging.codestreams import jpeg_segments, jpeg_size
 from wristviewer.imaging.errors import CorruptImageError, TruncatedPixelDataError
 from wristviewer.imaging.radiograph import Radiograph, View
 from wristviewer.imaging.scaling import check_size, colour_to_grey, to_unit_range
@@ -49,38 +49,6 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
         return None
     width, height = struct.unpack(">II", data[16:24])
     return int(height), int(width)
-
-
-_SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def _jpeg_segments(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """Yield (marker, payload) of the JPEG header segments up to the first scan."""
-    pos = 2
-    n = len(data)
-    while pos + 4 <= n:
-        if data[pos] != 0xFF:
-            return
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            pos += 2
-            continue
-        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
-        yield marker, data[pos + 4 : pos + 2 + length]
-        if marker == 0xDA:  # start of scan: entropy-coded data follows
-            return
-        pos += 2 + length
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    for marker, payload in _jpeg_segments(data):
-        if marker in _SOF_MARKERS and len(payload) >= 5:
-            height, width = struct.unpack(">HH", payload[1:5])
-            return int(height), int(width)
-    return None
 
 
 def _tiff_size(data: bytes) -> tuple[int, int] | None:
@@ -117,7 +85,7 @@ def header_size(data: bytes, fmt: str) -> tuple[int, int] | None:
     if fmt == "PNG":
         return _png_size(data)
     if fmt == "JPEG":
-        return _jpeg_size(data)
+        return jpeg_size(data)
     return _tiff_size(data)
 
 
@@ -126,7 +94,7 @@ def header_size(data: bytes, fmt: str) -> tuple[int, int] | None:
 
 def exif_orientation(data: bytes) -> int:
     """The EXIF Orientation tag (1..8) of a JPEG, 1 when absent or unreadable."""
-    for marker, payload in _jpeg_segments(data):
+    for marker, payload in jpeg_segments(data):
         if marker != 0xE1 or not payload.startswith(b"Exif\x00\x00"):
             continue
         tiff = payload[6:]

@@ -163,7 +163,7 @@ def test_dicom_tags_for_dialog(tmp_path: Path) -> None:
 # --- folder expansion never passes over silently, never hangs ---------------------------------
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(120)
 def test_special_files_links_and_locked_folders_are_listed_as_skipped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -197,7 +197,7 @@ def test_special_files_links_and_locked_folders_are_listed_as_skipped(
     assert not any(s.document for s in skipped)
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(120)
 def test_a_named_pipe_given_by_name_is_skipped_unopened(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.dcm")
     studies, skipped = load_studies([tmp_path / "pipe.dcm"])

@@ -13,9 +13,9 @@ does not depend on the others, and the study probability is re-aggregated over a
 fracture_probability, heatmap_png, warnings}]}], "skipped": [{path, reason}], "seconds": {load,
 preprocess, inference, total}}``, as strict JSON (:mod:`wristviewer.cli.jsonout`: no NaN or
 Infinity; file names that are not UTF-8 as surrogate escapes such as ``\\udcff``). ``--csv``
-writes UTF-8 with those names as their original bytes (``errors="surrogateescape"``). ``load`` is reading the bundles, building the models and
-decoding the images; ``inference`` the forward passes, CAMs and heatmaps; ``total`` the wall
-time of the command.
+writes UTF-8 with those names as their original bytes (``errors="surrogateescape"``).
+``load`` is reading the bundles, building the models and decoding the images; ``inference``
+the forward passes, CAMs and heatmaps; ``total`` the wall time of the command.
 
 Exit status: 0 when at least one study was predicted, 2 when nothing readable was found,
 3 when no usable model is installed (with a sentence saying how to install one), 4 when the

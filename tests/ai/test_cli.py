@@ -12,6 +12,8 @@ from pathlib import Path
 import cv2
 import pytest
 
+from tests.helpers.dicom_factory import write_bad_deflate, write_dicom, write_rle_overrun
+from tests.helpers.hostile import strict_loads
 from wristviewer.cli import main
 from wristviewer.paths import bundled_models_dir, user_models_dir
 
@@ -121,6 +123,82 @@ def test_a_study_split_over_several_reads_is_merged(
         whole[0]["fracture_probability"], abs=1e-6
     )
     assert [v["path"] for v in streamed[0]["views"]] == [v["path"] for v in whole[0]["views"]]
+
+
+def test_hostile_files_are_skipped_with_a_reason_and_never_predicted(
+    two_studies: Path, densenet_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A native decoder panic, a Deflate stream that does not inflate, an infinite rescale
+    slope (a blank image) and a named pipe: each is one skip; the rest is predicted."""
+    folder = two_studies / "b"
+    write_rle_overrun(folder / "panic.dcm")
+    write_bad_deflate(folder / "deflate.dcm")
+    write_dicom(folder / "blank.dcm", extra={"RescaleSlope": "inf"})
+    os.mkfifo(folder / "pipe")
+    code, out, err = _run(
+        capsys, "predict", str(two_studies), "--model", str(densenet_path), "--json"
+    )
+    assert code == 0
+    doc = strict_loads(out)
+    skipped = {Path(s["path"]).name: s["reason"] for s in doc["skipped"]}
+    assert set(skipped) == {"panic.dcm", "deflate.dcm", "blank.dcm", "pipe"}
+    assert "Rescale Slope" in skipped["blank.dcm"] and "named pipe" in skipped["pipe"]
+    predicted = [Path(v["path"]).name for s in doc["studies"] for v in s["views"]]
+    assert sorted(predicted) == sorted(PICKS)
+
+
+def test_a_csv_that_cannot_be_written_does_not_lose_the_json(
+    two_studies: Path, densenet_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(
+        capsys,
+        "predict",
+        str(two_studies / "b"),
+        "--model",
+        str(densenet_path),
+        "--json",
+        "--csv",
+        "/dev/full",
+    )
+    assert code == 4
+    doc = strict_loads(out)
+    assert len(doc["studies"]) == 1 and doc["studies"][0]["views"]
+    assert "/dev/full: the CSV file could not be written (No space left on device)" in err
+
+
+def test_names_that_are_not_utf8_in_json_and_csv(
+    two_studies: Path, densenet_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = os.fsencode(tmp_path) + b"/caf\xe9"
+    os.mkdir(folder)
+    raw = folder + b"/wrist_\xff_PA.jpg"
+    with open(raw, "wb") as fh:
+        fh.write((two_studies / "a" / PICKS[0]).read_bytes())
+    csv_path = tmp_path / "out.csv"
+    heat = os.fsdecode(os.fsencode(tmp_path) + b"/heat\xfe")
+    code, out, err = _run(
+        capsys,
+        "predict",
+        os.fsdecode(folder),
+        "--model",
+        str(densenet_path),
+        "--json",
+        "--csv",
+        str(csv_path),
+        "--heatmaps",
+        heat,
+    )
+    assert code == 0, err
+    doc = strict_loads(out)
+    (study,) = doc["studies"]
+    assert os.fsencode(study["id"]) == folder
+    (view,) = study["views"]
+    assert os.fsencode(view["path"]) == raw and view["view"] == "PA"
+    assert os.path.isfile(os.fsencode(view["heatmap_png"]))
+    with open(csv_path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [os.fsencode(r["path"]) for r in rows] == [raw]
+    assert raw in csv_path.read_bytes()
 
 
 def test_text_output(

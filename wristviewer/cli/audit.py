@@ -9,8 +9,9 @@ CSV (one row per review; study keys are salted SHA-256 hashes, never names or pa
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from wristviewer.cli import jsonout
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"{exc}\n")
         return EXIT_ERROR
     if args.json:
-        sys.stdout.write(json.dumps({"path": str(path), **summary}, indent=2) + "\n")
+        sys.stdout.write(jsonout.dumps({"path": str(path), **summary}) + "\n")
         return EXIT_OK
     agreement = ", ".join(f"{k} {v}" for k, v in sorted(summary["agreement"].items())) or "none"
     sys.stdout.write(

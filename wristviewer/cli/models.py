@@ -11,9 +11,10 @@ and tests (its results are meaningless).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
+
+from wristviewer.cli import jsonout
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -94,7 +95,7 @@ def _list(as_json: bool) -> int:
             "user_dir": str(user_models_dir()),
             "models": entries,
         }
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(jsonout.dumps(doc) + "\n")
         return EXIT_OK
     out = sys.stdout
     if not entries:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from wristviewer.ai.heatmap import HEATMAP_FLOOR
 from wristviewer.imaging import ClaheSettings
+from wristviewer.text import printable
 from wristviewer.ui.state import Analysis, ViewerState
 from wristviewer.ui.view_panel import heatmap_colormap
 
@@ -381,10 +383,16 @@ def _fmt(value: Any) -> str:
 
 def card_summary(card: Any) -> str:
     """One paragraph (HTML) from a ModelCard: name, training data, AUROC, sens/spec at threshold."""
-    lines = [f"<b>{card.name}</b> ({MODEL_LABELS.get(card.arch, card.arch)}, v{card.version})"]
+    name, version = html.escape(printable(card.name)), html.escape(printable(card.version))
+    arch = html.escape(MODEL_LABELS.get(card.arch, card.arch))
+    lines = [f"<b>{name}</b> ({arch}, v{version})"]
     training = getattr(card, "training_data", {}) or {}
     if training:
-        parts = [f"{k}: {v}" for k, v in training.items() if isinstance(v, str | int | float)]
+        parts = [
+            html.escape(printable(f"{k}: {v}", limit=120))
+            for k, v in training.items()
+            if isinstance(v, str | int | float)
+        ]
         lines.append("Training data: " + ("; ".join(parts[:4]) if parts else "see model card"))
     metrics = getattr(card, "metrics", {}) or {}
     auroc = _find_metric(metrics, "auroc", "auc", "roc_auc")

@@ -493,3 +493,25 @@ def test_model_names_are_shown_without_control_or_bidi_characters(
     assert "[31mdn161gnp.exe" in _run(capsys, "models")[1]
     (entry,) = json.loads(_run(capsys, "models", "--json")[1])["models"]
     assert entry["name"] == "[31mdn161gnp.exe" and entry["version"] == "12"
+
+
+def test_a_model_that_outputs_nan_gives_an_error_per_view_never_no_fracture(
+    two_studies: Path, densenet_bundle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Finite weights that still compute NaN (a negative BatchNorm variance): each view is
+    reported as failed, no study gets a verdict, and --json stays strict JSON."""
+    from wristviewer.ai.bundle import save_bundle
+
+    weights = dict(densenet_bundle.state_dict)
+    weights["features.norm5.running_var"] = -weights["features.norm5.running_var"].abs() - 1
+    nan_out = save_bundle(tmp_path / "nan-out.safetensors", weights, densenet_bundle.card)
+    code, out, err = _run(
+        capsys, "predict", str(two_studies / "a"), "--model", str(nan_out), "--json"
+    )
+    doc = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in --json"))
+    assert doc["studies"] == [] and code != 0
+    reasons = {Path(s["path"]).name: s["reason"] for s in doc["skipped"]}
+    assert set(reasons) == set(PICKS[:2])
+    assert all("non-finite" in r for r in reasons.values())
+    code, out, err = _run(capsys, "predict", str(two_studies / "a"), "--model", str(nan_out))
+    assert "no fracture suspected" not in out and "non-finite" in err

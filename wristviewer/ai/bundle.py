@@ -17,6 +17,14 @@ by its raw little-endian C-order bytes. See :func:`weights_sha256`.
 :func:`load_bundle` refuses, with a :class:`BundleError` naming the file: a file that is not
 safetensors, a missing or edited card, a card with missing or invalid fields, an unknown
 architecture, missing / unexpected / mis-shaped tensors, and a weights checksum mismatch.
+
+Bundles come from elsewhere, so every byte of the header is distrusted: a special file (FIFO,
+device) is refused without being opened; every header field is type-checked and the tensors
+must tile the data section exactly; JSON deeper than :data:`MAX_JSON_DEPTH`, duplicate keys
+and NaN/Infinity literals are refused before or while parsing; the card's fields are
+type-checked; and **no non-finite number is ever used**: a NaN or infinite temperature,
+heatmap scale, threshold, recipe value or metric, or a NaN/inf weight, makes the bundle
+unusable (at :func:`load_bundle`, hence also at install), so it can never yield a verdict.
 """
 
 from __future__ import annotations

@@ -169,7 +169,7 @@ def _beyond_the_table() -> list[int]:
         if (
             tag not in PROFILE
             and _plantable(tag)
-            and vr in ("DA", "DT", "TM", "LT", "ST", "UT", "UC", "UR", "PN")
+            and vr in ("DA", "DT", "TM", "LT", "ST", "UT", "UC", "UR", "PN", "UI")
             and tag & 0xFFFF
         ):
             out.append(tag)
@@ -179,6 +179,10 @@ def _beyond_the_table() -> list[int]:
 def _plant_everything(ds: Dataset, markers: Markers, depth: int = 0) -> None:
     """Every attribute of the table, every date/free text/name beyond it, private attributes,
     curves and overlays — and, two levels deep, all of it again inside kept sequences."""
+    ds.Manufacturer = "Scanner of Zebedee QUIZZLE (QZID4242)"  # kept, cleaned
+    ds.StationAETitle = "QZID4242"  # AE, not in the table
+    ds.ImageType = ["DERIVED", "QUIZZLE"]  # codes, not in the table
+    ds.SoftwareVersions = "QZACC777 build"  # in the table (X), nested too
     for tag, (keyword, _action) in PROFILE.items():
         if _plantable(tag) and tag not in ds:
             vr = _vr(tag, keyword)
@@ -203,7 +207,6 @@ def _plant_everything(ds: Dataset, markers: Markers, depth: int = 0) -> None:
         view.CodeMeaning = "postero-anterior"
         _plant_everything(view, markers, depth + 1)
         ds.ViewCodeSequence = DicomSequence([view])  # kept: the viewer reads it
-    ds.Manufacturer = "Scanner of Zebedee QUIZZLE (QZID4242)"  # kept, cleaned
 
 
 def _planted_file(tmp_path: Path, name: str = "planted.dcm") -> tuple[Path, Markers]:
@@ -240,6 +243,7 @@ def _assert_no_identifier_in(data: bytes, markers: Markers) -> None:
 
 def test_planted_identifiers_are_gone_from_the_output_bytes(tmp_path: Path) -> None:
     src, markers = _planted_file(tmp_path)
+    src_class = pydicom.dcmread(src).SOPClassUID
     data = src.read_bytes()
     assert len(markers.planted) > 1500  # the table, beyond it, twice nested, meta, private
     assert sum(m.encode() in data for m in markers.planted) == len(markers.planted)
@@ -272,6 +276,7 @@ def test_planted_identifiers_are_gone_from_the_output_bytes(tmp_path: Path) -> N
         if elem.VR in ("LT", "ST", "UT", "UC", "UR"):
             assert elem.value in (None, "", "ANON"), elem  # a D dummy at most
     assert after.Manufacturer == "Scanner of XXX XXX (XXX)"  # kept, cleaned
+    assert list(after.ImageType) == ["DERIVED", "XXX"] and after.SOPClassUID == src_class
     assert after.ViewCodeSequence[0].CodeMeaning == "postero-anterior"  # kept
     assert after.PatientIdentityRemoved == "YES"
     assert after.LongitudinalTemporalInformationModified == "REMOVED"

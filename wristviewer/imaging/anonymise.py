@@ -34,9 +34,10 @@ through" is the point:
   none survives with a value, so ``LongitudinalTemporalInformationModified`` is ``REMOVED``;
 * free text (LT, ST, UT, UC, UR) and person names (PN) are removed unless the table says
   otherwise, wherever they are (e.g. a TextValue in an SR item);
-* every remaining text value (LO, SH, AE, …, in any sequence, e.g. a CodeMeaning) is cleaned
-  of the identifying values the file held anywhere (names and their parts, IDs, accession
-  number, and each text value the profile removed or emptied);
+* every remaining text or code value (LO, SH, AE, CS, …, in any sequence, e.g. a CodeMeaning)
+  is cleaned of the identifying values the file held anywhere (names and their parts, IDs,
+  accession number, and each text value the profile removed or emptied), and every remaining
+  UID that DICOM itself does not define is replaced like a ``U`` attribute;
 * a last pass checks the result and refuses to write a file where any of this failed.
 
 Pixel data is never changed: text burned into the pixels stays there, so
@@ -66,7 +67,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID_dictionary, generate_uid
 
 from wristviewer.imaging.confidentiality_profile import BASIC_PROFILE
 from wristviewer.imaging.dicom import PARSE_ERRORS
@@ -135,9 +136,11 @@ REMOVED_GROUPS: tuple[tuple[int, int], ...] = ((0x5000, 0x50FF), (0x6000, 0x60FF
 
 DATE_VRS = frozenset({"DA", "TM", "DT"})
 FREE_TEXT_VRS = frozenset({"LT", "ST", "UT", "UC", "UR"})
-#: text VRs cleaned of identifying values wherever they remain (not CS, DS, IS, UI: a cleaned
-#: value there would be invalid, and they hold codes and numbers, not names)
+#: text VRs whose values, where the profile removes them, are identifying wherever they appear
 CLEANED_VRS = frozenset({"AE", "LO", "LT", "PN", "SH", "ST", "UC", "UT"})
+#: text VRs cleaned of identifying values wherever they remain (codes too: "XXX" is a valid
+#: code string; not DS, IS, UI: a cleaned value there would be invalid)
+SCRUBBED_VRS = CLEANED_VRS | {"CS"}
 
 #: modalities whose images often carry burned-in text (ultrasound, secondary capture,
 #: fluoroscopy, endoscopy, photographs, scanned documents, CR plates with flashed ID blocks)
@@ -322,7 +325,11 @@ def _apply(ds: Dataset, run: _Pass) -> None:
         elif action == "C":
             elem.value = clean_text(str(elem.value or ""), run.identifying)
             run.cleaned_descriptors += 1
-        elif elem.VR in CLEANED_VRS and elem.value is not None:
+        elif elem.VR == "UI" and elem.value is not None:
+            # a UID DICOM does not define (an instance, a private root) is replaced too
+            mapped = [v if str(v) in UID_dictionary else run.uids(v) for v in _values(elem)]
+            elem.value = mapped if len(mapped) != 1 else mapped[0]
+        elif elem.VR in SCRUBBED_VRS and elem.value is not None:
             cleaned = [clean_text(str(v), run.identifying) for v in _values(elem)]
             elem.value = cleaned if len(cleaned) != 1 else cleaned[0]
 

@@ -22,7 +22,7 @@ def printable(text: object, limit: int | None = None) -> str:
     for ch in str(text):
         category = unicodedata.category(ch)
         if category in _HIDDEN:
-            if ch in "\t\n\r":
+            if ch in "\t\n\r\v\f" or category in ("Zl", "Zp"):
                 kept.append(" ")
             continue
         kept.append(" " if category == "Zs" else ch)

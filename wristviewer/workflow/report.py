@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from wristviewer.imaging import Radiograph, Study, read_dicom_tags
+from wristviewer.text import printable
 from wristviewer.workflow.blind_read import ReadSession
 
 MAX_IMAGE_SIDE = 800
@@ -154,7 +155,8 @@ def card_line(card: Any) -> str:
     """One line per model card: name, architecture, version, weights SHA-256 (first 12)."""
     sha = str(getattr(card, "weights_sha256", "") or "")[:12] or "?"
     untrained = " — UNTRAINED (random weights)" if getattr(card, "untrained", False) else ""
-    return f"{card.name} ({card.arch}, v{card.version}, weights {sha}…){untrained}"
+    name, version = printable(card.name), printable(card.version)
+    return f"{name} ({card.arch}, v{version}, weights {sha}…){untrained}"
 
 
 def patient_identifiers(radiograph: Radiograph) -> dict[str, str]:

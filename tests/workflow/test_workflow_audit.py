@@ -220,8 +220,9 @@ def _damaged_log(path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.execute(
         "UPDATE reviews SET view_probabilities = '{not json', untrained = 7, "
-        "threshold = 'abc', study_probability = ?, note = ?, models = '[[[' WHERE review_id = 'r1'",
-        (float("inf"), b"\x00\xff"),
+        "threshold = 'abc', study_probability = ?, note = ?, models = '[[[', agreement = ?, "
+        "updated_utc = ? WHERE review_id = 'r1'",
+        (float("inf"), b"\x00\xff", b"\x01", b"\xfe"),
     )
     conn.commit()
     conn.close()
@@ -248,6 +249,8 @@ def test_export_survives_malformed_cells_and_flags_them(tmp_path: Path, capsys) 
         "threshold",
         "study_probability",
         "note",
+        "agreement",
+        "updated_utc",
     ):
         assert column in bad["problems"], column
     assert rows[0]["problems"] == rows[2]["problems"] == ""

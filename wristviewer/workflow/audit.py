@@ -348,9 +348,9 @@ class AuditDatabase:
             "reviews": int(total),
             "with_read": int(read),
             "with_final_decision": int(final),
-            "agreement": {str(k): int(v) for k, v in agreement.items()},
-            "first_utc": first,
-            "last_utc": last,
+            "agreement": {str(_csv_cell(k)): int(v) for k, v in agreement.items()},
+            "first_utc": None if first is None else str(_csv_cell(first)),
+            "last_utc": None if last is None else str(_csv_cell(last)),
         }
 
     def integrity_ok(self) -> bool:

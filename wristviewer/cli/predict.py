@@ -148,7 +148,9 @@ class _ProgressBar:
 
 
 def _warn(message: str) -> None:
-    sys.stderr.write(message.rstrip() + "\n")
+    from wristviewer.text import printable
+
+    sys.stderr.write(printable(message) + "\n")
 
 
 UNTRAINED_WARNING = (
@@ -249,8 +251,11 @@ def _predict_all(
             try:
                 prediction = predictor.predict_study(study)
             except (ValueError, RuntimeError, MemoryError, cv2.error) as exc:
+                # NonFiniteResult names the views that gave NaN/inf; the others of the study
+                # get the whole sentence: no verdict for a study with an unusable view
+                view_errors = getattr(exc, "view_errors", {})
                 for radiograph in study.views:
-                    reason = f"prediction failed: {exc}"
+                    reason = view_errors.get(radiograph.path) or f"prediction failed: {exc}"
                     skipped.append((radiograph.path, reason))
                     _warn(f"skipped {radiograph.path}: {reason}")
                 continue
@@ -423,10 +428,11 @@ def _write_csv_rows(path: Path, studies: list[dict[str, Any]], predictor: Any) -
 
 
 def _print_text(studies: list[dict[str, Any]], predictor: Any, seconds: dict[str, float]) -> None:
+    from wristviewer.text import printable
+
     out = sys.stdout
-    out.write(
-        f"model: {' + '.join(predictor.model_names)} on {predictor.device_name} ({predictor.precision})\n"
-    )
+    names = " + ".join(printable(n) for n in predictor.model_names)
+    out.write(f"model: {names} on {predictor.device_name} ({predictor.precision})\n")
     for s in studies:
         verdict = "FRACTURE SUSPECTED" if s["suspected"] else "no fracture suspected"
         out.write(

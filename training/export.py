@@ -11,12 +11,26 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from training.evaluate import EVALUATION_DIR, evaluate, load_model
 from training.fit import RUN_INFO, FitError
+
+
+def _defined(value: Any) -> Any:
+    """``value`` with every NaN or infinite number replaced by None (JSON null): a metric that
+    is undefined on this test set (no positives for a PPV, a degenerate interval). A bundle
+    whose card holds a non-finite number is refused by the viewer."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _defined(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_defined(v) for v in value]
+    return value
 
 
 def _metrics(ev: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +70,7 @@ def _metrics(ev: dict[str, Any]) -> dict[str, Any]:
             }
             for k in ("sensitivity", "specificity", "ppv", "npv", "accuracy")
         }
-    return out
+    return _defined(out)
 
 
 def default_model_name(arch: str, run: Path) -> str:
@@ -127,7 +141,9 @@ def export_run(
         version=version,
         recipe=loaded.recipe,
         operating_points=[
-            OperatingPoint(p["name"], p["threshold"], p["sensitivity"], p["specificity"])
+            OperatingPoint(
+                p["name"], p["threshold"], _defined(p["sensitivity"]), _defined(p["specificity"])
+            )
             for p in ev["operating_points"]
         ],
         temperature=1.0,
@@ -135,7 +151,7 @@ def export_run(
         platt_offset=float(calibration["offset"]),
         heatmap_scale=float(ev["heatmap_scale"]),
         aggregation=aggregation,
-        training_data=training_data,
+        training_data=_defined(training_data),
         metrics=_metrics(ev),
         untrained=False,
     )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,3 +42,28 @@ def make_study(shapes: list[tuple[int, int]], study_id: str = "study-1"):
 
     views = [make_radiograph(r, c, seed=i, name=f"v{i}.png") for i, (r, c) in enumerate(shapes)]
     return Study(study_id, views)
+
+
+def rewrite_header(src: Path, dst: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Copy a safetensors file with its JSON header edited in place (data bytes unchanged)."""
+    raw = src.read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + n])
+    edit(header)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    dst.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + n :])
+
+
+def edit_card(src: Path, dst: Path, edit: Callable[[dict[str, Any]], Any]) -> None:
+    """Copy a bundle with its card JSON edited and the card checksum recomputed, so the check
+    under test is reached. ``edit`` changes the dict in place, or returns the new card text."""
+    from wristviewer.ai.bundle import CARD_KEY, CARD_SHA_KEY
+
+    def rewrite(header: dict[str, Any]) -> None:
+        card = json.loads(header["__metadata__"][CARD_KEY])
+        text = edit(card) or json.dumps(card, sort_keys=True)
+        header["__metadata__"][CARD_KEY] = text
+        header["__metadata__"][CARD_SHA_KEY] = hashlib.sha256(text.encode()).hexdigest()
+
+    rewrite_header(src, dst, rewrite)

@@ -12,6 +12,7 @@ import torch
 from tests.ai.helpers import make_radiograph, make_study
 from wristviewer.ai.bundle import ModelBundle, weights_sha256
 from wristviewer.ai.predictor import (
+    NonFiniteResult,
     PredictionCancelled,
     Predictor,
     _loaded_model,
@@ -172,6 +173,32 @@ def test_progress_and_cancel(densenet_bundle) -> None:
 def test_empty_study_is_an_error(densenet_bundle) -> None:
     with pytest.raises(ValueError, match="no views"):
         Predictor([densenet_bundle], device="cpu").predict_study(Study("empty", []))
+
+
+def test_a_non_finite_result_is_an_error_for_that_view_never_a_verdict(
+    densenet_bundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    study = make_study([(100, 90), (110, 80), (90, 100)])
+    predictor = Predictor([densenet_bundle], device="cpu")
+    real_forward = predictor._forward
+
+    def poisoned(loaded, batch):  # noqa: ANN001, ANN202
+        logits, cams = real_forward(loaded, batch)
+        logits[1] = np.nan  # the second view: NaN probability
+        cams[2, 0, 0] = np.inf  # the third view: an infinite heatmap cell
+        return logits, cams
+
+    monkeypatch.setattr(predictor, "_forward", poisoned)
+    with pytest.raises(NonFiniteResult) as info:
+        predictor.predict_study(study)
+    bad = [study.views[1].path, study.views[2].path]
+    assert list(info.value.view_errors) == bad
+    for path in bad:
+        assert str(path) in info.value.view_errors[path]
+        assert "non-finite" in info.value.view_errors[path]
+    assert str(study.views[0].path) not in str(info.value)
+    assert "No verdict" in str(info.value)
+    assert isinstance(info.value, ValueError)  # callers that catch ValueError still see it
 
 
 def test_models_are_cached_per_weights_device_precision(densenet_bundle) -> None:

@@ -12,12 +12,14 @@ Usage from any test folder::
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.sequence import Sequence as DicomSequence
@@ -26,11 +28,13 @@ from pydicom.uid import (
     UID,
     BasicTextSRStorage,
     ComputedRadiographyImageStorage,
+    DeflatedExplicitVRLittleEndian,
     DigitalXRayImageStorageForPresentation,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
     JPEGBaseline8Bit,
     MediaStorageDirectoryStorage,
+    RLELossless,
     generate_uid,
 )
 
@@ -289,3 +293,35 @@ def write_study(
         for i, view in enumerate(views)
     ]
     return uid, paths
+
+
+# --- hostile files -----------------------------------------------------------------------------
+
+
+def write_rle_overrun(path: str | Path, study_uid: str | None = None) -> Path:
+    """A 16-bit RLE Lossless image whose second segment decodes one byte more than the frame
+    holds. pylibjpeg-rle 2.x answers it with a Rust panic (``pyo3_runtime.PanicException``, a
+    ``BaseException``, not an ``Exception``)."""
+    path = write_dicom(path, phantom(8, 8), bits_stored=16, study_uid=study_uid)
+    ds = pydicom.dcmread(path)
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    high = bytes([rows * cols - 1]) + bytes(rows * cols)  # a literal run: one frame's bytes
+    low = bytes([rows * cols]) + bytes(rows * cols + 1)  # one byte too many
+    header = struct.pack("<16I", 2, 64, 64 + len(high), *([0] * 13))
+    ds.PixelData = encapsulate([header + high + low])
+    ds["PixelData"].VR = "OB"
+    ds.file_meta.TransferSyntaxUID = RLELossless
+    ds.save_as(path)
+    return path
+
+
+def write_bad_deflate(path: str | Path) -> Path:
+    """A Deflated Explicit VR Little Endian file whose deflated data set is garbage, so
+    inflating it raises ``zlib.error``."""
+    path = write_dicom(path, transfer_syntax=DeflatedExplicitVRLittleEndian)
+    data = bytearray(Path(path).read_bytes())
+    (meta_length,) = struct.unpack("<I", data[140:144])  # (0002,0000) group length value
+    start = 144 + meta_length
+    data[start : start + 16] = b"\xff" * 16  # an invalid deflate block header
+    Path(path).write_bytes(bytes(data))
+    return Path(path)

@@ -24,7 +24,7 @@ from tests.helpers.dicom_factory import (
     phantom,
     write_dicom,
 )
-from wristviewer.imaging import View, read
+from wristviewer.imaging import CorruptImageError, ImagingError, View, read
 
 PYDICOM_TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 
@@ -281,3 +281,110 @@ def test_pydicom_mr_sample_matches_its_own_decoding() -> None:
     corr = np.corrcoef(raw.ravel(), r.pixels.ravel())[0, 1]
     assert corr > 0.9999
     assert BONE and BACKGROUND  # phantom geometry is importable for other test folders
+
+
+# --- values that cannot be trusted: refused, repaired or ignored with a sentence ---------------
+
+
+@pytest.mark.parametrize(
+    "slope, intercept, words",
+    [
+        ("inf", "0", ("Rescale Slope", "inf", "finite")),
+        ("NaN", "0", ("Rescale Slope", "nan", "finite")),
+        ("1", "-inf", ("Rescale Intercept", "finite")),
+        ("0", "0", ("Rescale Slope is 0",)),
+        ("1e308", "0", ("not finite",)),  # finite slope, infinite values
+    ],
+)
+def test_non_finite_rescale_is_refused(
+    tmp_path: Path, slope: str, intercept: str, words: tuple[str, ...]
+) -> None:
+    path = write_dicom(
+        tmp_path / "rescaled.dcm",
+        bits_stored=12,
+        extra={"RescaleSlope": slope, "RescaleIntercept": intercept},
+    )
+    with pytest.raises(CorruptImageError) as info:
+        read(path)
+    assert info.value.path == path
+    for word in words:
+        assert word in info.value.reason
+
+
+def test_non_finite_window_falls_back_to_the_full_range(tmp_path: Path) -> None:
+    path = write_dicom(tmp_path / "w.dcm", extra={"WindowCenter": "inf", "WindowWidth": "NaN"})
+    r = read(path)
+    assert (r.window.center, r.window.width) == (0.5, 1.0)
+
+
+@pytest.mark.parametrize("bad", [("inf", "0.1"), ("NaN", "0.1"), ("0", "0.1"), ("-0.1", "0.1")])
+def test_unusable_pixel_spacing_is_ignored_with_a_warning(
+    tmp_path: Path, bad: tuple[str, str]
+) -> None:
+    path = write_dicom(tmp_path / "s.dcm", extra={"PixelSpacing": list(bad)})
+    r = read(path)
+    assert r.pixel_spacing_mm is None
+    assert len(r.warnings) == 1 and "Pixel Spacing" in r.warnings[0]
+    # the imager's spacing still serves when the plate's is unusable
+    path = write_dicom(
+        tmp_path / "s2.dcm", extra={"PixelSpacing": list(bad)}, imager_pixel_spacing=(0.2, 0.2)
+    )
+    assert read(path).pixel_spacing_mm == (0.2, 0.2)
+
+
+def test_multi_valued_text_tags_are_joined(tmp_path: Path) -> None:
+    path = write_dicom(
+        tmp_path / "m.dcm",
+        extra={"SeriesDescription": ["Wrist", "PA"], "BodyPartExamined": ["WRIST", "HAND"]},
+    )
+    r = read(path)
+    assert r.view is View.PA and r.body_part == "WRIST\\HAND"
+    two_views = write_dicom(tmp_path / "m2.dcm", extra={"SeriesDescription": ["PA", "LATERAL"]})
+    assert read(two_views).view is View.UNKNOWN  # two views named: no guess
+    position = write_dicom(tmp_path / "m3.dcm", extra={"ViewPosition": ["LL", "LL"]})
+    assert read(position).view is View.UNKNOWN
+
+
+def test_two_frames_without_number_of_frames_are_refused(tmp_path: Path) -> None:
+    path = write_dicom(tmp_path / "two.dcm", frames=2)
+    ds = pydicom.dcmread(path)
+    del ds.NumberOfFrames
+    ds.save_as(path)
+    with pytest.raises(CorruptImageError) as info:
+        read(path)
+    assert "Number of Frames" in info.value.reason and "2 times" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        # 16-bit data said to be 8-bit
+        ({"BitsAllocated": 8, "BitsStored": 8, "HighBit": 7}, ("2 times", "Bits Allocated")),
+        ({"Rows": 2}, ("times", "Rows")),
+        ({"BitsAllocated": 12}, ("Bits Allocated is 12",)),
+        ({"BitsStored": 20}, ("Bits Stored is 20",)),
+        ({"SamplesPerPixel": 2}, ("Samples per Pixel is 2",)),
+    ],
+)
+def test_a_header_that_does_not_describe_the_data_is_refused(
+    tmp_path: Path, changes: dict, words: tuple[str, ...]
+) -> None:
+    path = write_dicom(tmp_path / "h.dcm", bits_stored=12)
+    ds = pydicom.dcmread(path)
+    for keyword, value in changes.items():
+        setattr(ds, keyword, value)
+    ds.save_as(path)
+    with pytest.raises(CorruptImageError) as info:
+        read(path)
+    for word in words:
+        assert word in info.value.reason
+
+
+def test_a_compressed_frame_of_another_size_than_the_header_is_refused(tmp_path: Path) -> None:
+    path = write_dicom(tmp_path / "j.dcm", bits_stored=8, transfer_syntax=JPEGBaseline8Bit)
+    ds = pydicom.dcmread(path)
+    ds.Rows = ROWS - 8
+    ds.save_as(path)
+    with pytest.raises(ImagingError) as info:
+        read(path)
+    assert info.value.path == path

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.helpers.dicom_factory import COLS, ROWS, bone_brighter, phantom
-from wristviewer.imaging import View, read
+from wristviewer.imaging import CorruptImageError, View, read
 from wristviewer.imaging.raster import apply_orientation, exif_orientation
 
 
@@ -183,3 +183,26 @@ def test_fracatlas_full_size_radiograph(fracatlas: Path) -> None:
     assert r.pixels.dtype == np.float32 and r.bits_stored == 8
     centre, border = _centre_vs_border(r.pixels)
     assert centre > border + 0.05
+
+
+def _float_tiff(path: Path, values: np.ndarray) -> Path:
+    ok, buf = cv2.imencode(".tiff", values.astype(np.float32))
+    assert ok
+    path.write_bytes(buf.tobytes())
+    return path
+
+
+def test_float_tiff_nan_and_infinity_are_repaired_with_a_warning(tmp_path: Path) -> None:
+    values = np.linspace(0.0, 10.0, 48 * 64, dtype=np.float32).reshape(48, 64)
+    values[0, :3] = (np.nan, np.inf, -np.inf)
+    r = read(_float_tiff(tmp_path / "f.tiff", values))
+    assert np.isfinite(r.pixels).all() and r.pixels.dtype == np.float32
+    assert float(r.pixels.min()) == 0.0 and float(r.pixels.max()) == 1.0
+    assert r.pixels[0, 0] == 0.0 and r.pixels[-1, -1] == 1.0
+    assert len(r.warnings) == 1 and "3 pixel value(s) are not finite" in r.warnings[0]
+
+
+def test_float_tiff_without_a_finite_pixel_is_refused(tmp_path: Path) -> None:
+    path = _float_tiff(tmp_path / "nan.tiff", np.full((8, 8), np.nan))
+    with pytest.raises(CorruptImageError, match="finite"):
+        read(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 import cv2
@@ -15,7 +17,8 @@ from tests.helpers.dicom_factory import (
     write_dicomdir_like,
     write_study,
 )
-from wristviewer.imaging import View, load_studies, read_dicom_tags
+from tests.helpers.hostile import deny_scandir
+from wristviewer.imaging import View, expand_paths, load_studies, read_dicom_tags
 from wristviewer.imaging.views import tokens, view_from_text
 
 
@@ -155,3 +158,69 @@ def test_dicom_tags_for_dialog(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.write_bytes(b"")
     assert read_dicom_tags(empty) == []
+
+
+# --- folder expansion never passes over silently, never hangs ---------------------------------
+
+
+@pytest.mark.timeout(120)
+def test_special_files_links_and_locked_folders_are_listed_as_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "export"
+    good = _png(folder / "good.png")
+    os.mkfifo(folder / "pipe")
+    os.mkfifo(folder / ".hidden-pipe")  # hidden names stay silent
+    (folder / "dangling.png").symlink_to(folder / "gone.png")
+    (folder / "self").symlink_to(folder / "self")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "up").symlink_to(folder)  # back to a folder that holds it
+    (folder / "alias.png").symlink_to(good)  # the same file twice: read once
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(folder / "sock"))
+    locked = folder / "locked"
+    _png(locked / "inside.png")
+    deny_scandir(monkeypatch, locked)
+    try:
+        files, skipped = expand_paths([folder])
+    finally:
+        sock.close()
+        locked.chmod(0o755)
+    assert files == [folder / "alias.png"]  # good.png is the same file, found first by name
+    reasons = {s.path.relative_to(folder).as_posix(): s.reason for s in skipped}
+    assert set(reasons) == {"pipe", "dangling.png", "self", "sub/up", "sock", "locked"}
+    assert "named pipe" in reasons["pipe"]
+    assert "broken link" in reasons["dangling.png"]
+    assert "loop" in reasons["self"] and "loop" in reasons["sub/up"]
+    assert "socket" in reasons["sock"]
+    assert "permission denied" in reasons["locked"]
+    assert not any(s.document for s in skipped)
+
+
+@pytest.mark.timeout(120)
+def test_a_named_pipe_given_by_name_is_skipped_unopened(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.dcm")
+    studies, skipped = load_studies([tmp_path / "pipe.dcm"])
+    assert studies == [] and len(skipped) == 1 and "named pipe" in skipped[0].reason
+
+
+def test_links_to_folders_are_followed_once(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    _png(real / "wrist_pa.png")
+    (tmp_path / "alias").symlink_to(real)
+    files, skipped = expand_paths([tmp_path])
+    assert len(files) == 1 and skipped == []
+
+
+def test_file_names_that_are_not_utf8(tmp_path: Path) -> None:
+    raw_folder = os.fsencode(tmp_path) + b"/caf\xe9"
+    os.mkdir(raw_folder)
+    ok, buf = cv2.imencode(".png", np.full((16, 24), 100, np.uint8))
+    with open(raw_folder + b"/wrist_\xff_PA.png", "wb") as fh:
+        fh.write(buf.tobytes())
+    for given in (tmp_path, raw_folder):
+        studies, skipped = load_studies([given])
+        assert skipped == [] and len(studies) == 1
+        (radiograph,) = studies[0].views
+        assert os.fsencode(radiograph.path) == raw_folder + b"/wrist_\xff_PA.png"
+        assert radiograph.view is View.PA

@@ -179,3 +179,27 @@ def test_exported_card_never_holds_a_local_path(fake_run: tuple[Path, str], tmp_
     assert card.recipe.resize == "pad" and card.recipe.input_size == (64, 80)
     assert bundle.state_dict["classifier.weight"].dtype == torch.float16
     assert bundle.card.metrics["pointing_game"]["hit_rate"] == 0.5
+
+
+def test_undefined_metrics_become_null_so_the_bundle_loads() -> None:
+    """A PPV without positive calls or a degenerate interval is NaN in the evaluation; the
+    card must carry null instead, because the viewer refuses non-finite card numbers."""
+    import math
+
+    from training.export import _defined, _metrics
+
+    interval = {"value": math.nan, "ci_low": math.nan, "ci_high": math.inf, "total": 0}
+    ev = {
+        "test_auroc": {"auc": 0.5, "ci_low": math.nan, "ci_high": 1.0, "ci_method": "logit"},
+        "tuning_auroc": {"auc": math.nan},
+        "ece_test": 0.1,
+        "test_at_operating_points": {
+            "youden": {
+                k: interval for k in ("sensitivity", "specificity", "ppv", "npv", "accuracy")
+            }
+        },
+    }
+    metrics = _metrics(ev)
+    assert metrics["auroc"]["ci95"] == [None, 1.0] and metrics["tuning_auroc"]["value"] is None
+    assert metrics["youden"]["ppv"] == {"value": None, "ci95": [None, None], "n": 0}
+    assert _defined((1.0, -math.inf)) == [1.0, None]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.helpers.dicom_factory import write_bad_deflate, write_rle_overrun
 from tests.ui.helpers import wait_idle, wrist_like, write_dicom
 from wristviewer.imaging import ClaheSettings, View, apply_clahe
 from wristviewer.ui.dialogs import DicomTagsDialog, ShortcutsDialog, SkippedFilesDialog
@@ -133,6 +135,22 @@ def test_a_corrupt_file_is_reported_while_the_rest_opens(
     paths = {dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())}
     assert {str(fracatlas_study / "broken.dcm"), str(truncated)} <= paths
     assert all(dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount()))
+
+
+def test_a_decoder_panic_and_a_named_pipe_are_skips_while_the_rest_opens(
+    qtbot, window, fracatlas_study: Path
+) -> None:  # noqa: ANN001
+    """The window's loading path (imaging.iter_load_studies in a worker) goes on past a native
+    decoder panic (a BaseException), a Deflate stream that does not inflate and a FIFO."""
+    write_rle_overrun(fracatlas_study / "panic.dcm")
+    write_bad_deflate(fracatlas_study / "deflate.dcm")
+    os.mkfifo(fracatlas_study / "pipe")
+    _open(qtbot, window, [fracatlas_study])
+    assert len(window.panels) == 3
+    skipped = {s.path.name: s.reason for s in window.state.skipped}
+    assert set(skipped) == {"panic.dcm", "deflate.dcm", "pipe"}
+    assert all(skipped.values()) and "named pipe" in skipped["pipe"]
+    assert "3 files not opened" in window.skipped_button.text()
 
 
 def test_settings_survive_a_restart(qtbot, window, fracatlas_study: Path) -> None:  # noqa: ANN001

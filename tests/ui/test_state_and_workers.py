@@ -109,6 +109,19 @@ def test_worker_errors_travel_through_errored(qtbot) -> None:  # noqa: ANN001
     assert "/x/y.dcm" in str(blocker.args[0])
 
 
+def test_a_base_exception_from_a_job_still_reaches_the_window(qtbot) -> None:  # noqa: ANN001
+    class Panic(BaseException):  # what a native extension's panic looks like to Python
+        pass
+
+    def panics() -> None:
+        raise Panic("decoder panicked")
+
+    worker = Worker(panics)
+    with qtbot.waitSignal(worker.signals.errored, timeout=5000) as blocker:
+        WorkerPool().start(worker)
+    assert isinstance(blocker.args[0], Panic)
+
+
 def test_cancel_stops_a_generator_job(qtbot) -> None:  # noqa: ANN001
     worker = Worker(_counting, 1000)
     returned: list[object] = []

@@ -196,7 +196,8 @@ def test_csv_export_and_the_cli(tmp_path: Path, isolated_home: Path, capsys) -> 
     with open(target, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["review_id"] for r in rows] == ["r0", "r1", "r2"]
-    assert tuple(rows[0].keys()) == COLUMNS
+    assert tuple(rows[0].keys()) == (*COLUMNS, "problems")
+    assert all(r["problems"] == "" for r in rows) and rows[0]["untrained"] == "True"
     assert json.loads(rows[1]["view_probabilities"])[0]["view"] == "PA"
     assert main(["audit", "export", "--csv", str(tmp_path / "missing" / "x.csv")]) == 1
     assert "missing" in capsys.readouterr().err
@@ -205,3 +206,134 @@ def test_csv_export_and_the_cli(tmp_path: Path, isolated_home: Path, capsys) -> 
 def test_cli_without_a_log(capsys) -> None:
     assert main(["audit"]) == 0
     assert "0 reviews" in capsys.readouterr().out
+
+
+# --- hostile databases: malformed cells, empty and foreign files, --json always JSON ---------
+
+
+def _damaged_log(path: Path) -> None:
+    """A log of three reviews whose middle one was edited outside WristViewer."""
+    db = AuditDatabase(path)
+    for i in range(3):
+        db.upsert(_record(f"r{i}", study_key="k" * 64, key_method=METHOD_DICOM))
+    db.close()
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "UPDATE reviews SET view_probabilities = '{not json', untrained = 7, "
+        "threshold = 'abc', study_probability = ?, note = ?, models = '[[[', agreement = ?, "
+        "updated_utc = ? WHERE review_id = 'r1'",
+        (float("inf"), b"\x00\xff", b"\x01", b"\xfe"),
+    )
+    conn.commit()
+    conn.close()
+
+
+def test_export_survives_malformed_cells_and_flags_them(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "damaged.sqlite3"
+    _damaged_log(path)
+    target = tmp_path / "out.csv"
+    assert main(["audit", "--db", str(path), "export", "--csv", str(target)]) == 0
+    out, err = capsys.readouterr()
+    assert "3 review(s) written" in out and "1 flagged" in out
+    assert err.count("warning: review r1") == 1 and "exported as stored" in err
+    with open(target, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["review_id"] for r in rows] == ["r0", "r1", "r2"]
+    bad = rows[1]
+    assert bad["view_probabilities"] == "{not json" and bad["threshold"] == "abc"
+    assert bad["note"] == "x'00ff'" and bad["untrained"] == "7"
+    for column in (
+        "view_probabilities",
+        "models",
+        "untrained",
+        "threshold",
+        "study_probability",
+        "note",
+        "agreement",
+        "updated_utc",
+    ):
+        assert column in bad["problems"], column
+    assert rows[0]["problems"] == rows[2]["problems"] == ""
+    # the dialog's reader keeps the malformed cells as stored instead of failing
+    from wristviewer.workflow.audit import read_records
+
+    records = read_records(path)
+    assert [r.review_id for r in records] == ["r2", "r1", "r0"]
+    assert records[1].view_probabilities == "{not json"
+    assert main(["audit", "--db", str(path), "--json", "export", "--csv", str(target)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["records"] == 3 and len(doc["flagged"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", r"empty \(0 bytes\)"),
+        (b"review,when\nr1,today\n", "not an SQLite database"),
+        (b"SQLite format 3\x00" + bytes(84), "database disk image is malformed|not a database"),
+    ],
+    ids=["empty", "csv", "damaged-sqlite"],
+)
+def test_a_file_that_is_not_an_audit_log_is_a_sentence_never_replaced(
+    tmp_path: Path, capsys, content: bytes, reason: str
+) -> None:
+    path = tmp_path / "audit.sqlite3"
+    path.write_bytes(content)
+    with pytest.raises(AuditError, match=reason) as info:
+        AuditDatabase(path)
+    assert info.value.path == path
+    assert path.read_bytes() == content  # not silently re-initialised
+    errors: list[str] = []
+    writer = AuditWriter(path, on_error=errors.append, salt=SALT)
+    writer.submit(_record("r1"), study_uid="1.2.3")
+    assert writer.flush(10)
+    writer.close()
+    assert writer.written == 0 and "audit.sqlite3" in errors[0]
+    assert path.read_bytes() == content
+    assert main(["audit", "--db", str(path)]) == 1
+    assert "audit.sqlite3" in capsys.readouterr().err
+    assert main(["audit", "--db", str(path), "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert "audit.sqlite3" in doc["error"] and doc["database"] == str(path)
+
+
+def test_another_applications_sqlite_database_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE patients (name TEXT)")
+    conn.execute("INSERT INTO patients VALUES ('someone')")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(AuditError, match="another kind \\(tables: patients\\)"):
+        AuditDatabase(path)
+    assert path.read_bytes() == before
+    conn = sqlite3.connect(path)
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master")]
+    conn.close()
+    assert tables == ["patients"]
+
+
+def test_special_files_at_the_database_path_are_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "audit.sqlite3"
+    folder.mkdir()
+    with pytest.raises(AuditError, match="not a regular file"):
+        AuditDatabase(folder)
+    fifo = tmp_path / "fifo.sqlite3"
+    os.mkfifo(fifo)
+    with pytest.raises(AuditError, match="not a regular file"):
+        AuditDatabase(fifo)
+
+
+def test_audit_json_is_always_strict_json(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "none.sqlite3"
+    assert main(["audit", "--db", str(missing), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out, parse_constant=pytest.fail)
+    assert doc["database"] is None and doc["records"] == 0 and doc["reviews"] == 0
+    assert main(["audit", "--db", str(missing), "--json", "export", "--csv", "x.csv"]) == 1
+    assert "no audit log yet" in json.loads(capsys.readouterr().out)["error"]
+    path = tmp_path / "damaged.sqlite3"
+    _damaged_log(path)  # an infinite probability stored in a row
+    assert main(["audit", "--db", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out, parse_constant=pytest.fail)
+    assert doc["database"] == str(path) and doc["records"] == doc["reviews"] == 3

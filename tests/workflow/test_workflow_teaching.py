@@ -56,18 +56,113 @@ def test_case_set_columns_aliases_and_notes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        ("image,label\na.png,maybe\n", "row 2: label 'maybe'"),
-        ("image,label\nmissing.png,1\n", "row 2: image missing.png not found"),
+        ("image,label\na.png,maybe\n", "line 2: label 'maybe'"),
+        ("image,label\nmissing.png,1\n", "line 2: image missing.png not found"),
         ("picture,label\na.png,1\n", "needs an 'image'"),
-        ("image,label,boxes\na.png,1,0.5 0.5\n", "row 2: a box needs 4 numbers"),
+        ("image,label,boxes\na.png,1,0.5 0.5\n", "line 2: a box needs 4 numbers"),
+        ("image,label,boxes\na.png,1,0.5 0.5 nan 0.1\n", "line 2: box values must be"),
         ("image,label\n", "has no cases"),
+        ("", "is empty"),
+        ("image,label\na.png,1,surprise\n", "line 2: 3 fields where the header has 2"),
+        ("image,label,note\na.png,1,ok\nb.png\n", "line 3: 1 fields where the header has 3"),
+        ('image,label,note\na.png,1,"two\nlines"\n\nb.png,maybe,\n', "line 5: label 'maybe'"),
+        ("image,label\na.png,1\nb.png,\x00\n", "line 3: label '\\x00'"),
+        ('image,label\na.png,"1\n', "line 2: not a readable CSV row"),
+        ("image,Image,label\na.png,a.png,1\n", "line 1: the column 'image' appears twice"),
     ],
 )
-def test_case_set_errors_name_the_file_and_row(tmp_path: Path, rows: str, message: str) -> None:
+def test_case_set_errors_name_the_file_and_line(tmp_path: Path, rows: str, message: str) -> None:
     folder = _write_set(tmp_path / "bad", rows)
     with pytest.raises(CaseSetError, match="cases.csv") as info:
         load_case_set(folder)
     assert message in str(info.value)
+
+
+def test_a_table_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    folder = _write_set(tmp_path / "set", "")
+    (folder / "cases.csv").write_bytes("image,label\na.png,1\n".encode("utf-16"))
+    with pytest.raises(CaseSetError, match="cases.csv: is not UTF-8 text"):
+        load_case_set(folder)
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("../outside.png", "leaves the case-set folder"),
+        ("sub/../../outside.png", "leaves the case-set folder"),
+        ("sub\\..\\..\\outside.png", "leaves the case-set folder"),
+        ("/etc/passwd", "absolute path"),
+        ("C:\\Windows\\win.ini", "absolute path"),
+        ("\\\\server\\share\\x.png", "absolute path"),
+        ("link-out.png", "leads out of the case-set folder"),
+        ("dir-out/outside.png", "leads out of the case-set folder"),
+        ("loop.png", "cannot be resolved"),
+    ],
+)
+def test_images_must_be_inside_the_case_set_folder(
+    tmp_path: Path, image: str, message: str
+) -> None:
+    import os
+
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(b"secret")
+    folder = _write_set(tmp_path / "set", f"image,label\na.png,1\n{image},0\n")
+    (folder / "sub").mkdir()
+    (folder / "link-out.png").symlink_to(outside)
+    (folder / "dir-out").symlink_to(tmp_path)
+    os.symlink(folder / "loop.png", folder / "loop.png")
+    with pytest.raises(CaseSetError, match="cases.csv") as info:
+        load_case_set(folder)
+    assert f"line 3: image {image!r}" in str(info.value) and message in str(info.value)
+
+
+def test_links_and_subfolders_inside_the_folder_are_fine(tmp_path: Path) -> None:
+    folder = _write_set(tmp_path / "set", "image,label\nsub/c.png,1\nlink.png,0\n")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "c.png").write_bytes(b"x")
+    (folder / "link.png").symlink_to(folder / "a.png")
+    cs = load_case_set(folder)
+    assert [c.image for c in cs.cases] == [folder / "sub" / "c.png", folder / "link.png"]
+
+
+@pytest.mark.timeout(30)
+def test_special_files_are_refused_without_opening_them(tmp_path: Path) -> None:
+    """A FIFO as cases.csv or as an image would block a reader forever: refused from stat."""
+    import os
+
+    folder = tmp_path / "fifo-table"
+    folder.mkdir()
+    os.mkfifo(folder / "cases.csv")
+    with pytest.raises(CaseSetError, match="cases.csv: the case table is not a regular file"):
+        load_case_set(folder)
+    with pytest.raises(CaseSetError, match="not a regular file"):
+        load_case_set(folder / "cases.csv")
+    images = _write_set(tmp_path / "fifo-image", "image,label\na.png,1\npipe.png,0\n")
+    os.mkfifo(images / "pipe.png")
+    with pytest.raises(CaseSetError, match="line 3: image pipe.png is not a regular file"):
+        load_case_set(images)
+    folders = _write_set(tmp_path / "folder-image", "image,label\nsub,1\n")
+    (folders / "sub").mkdir()
+    with pytest.raises(CaseSetError, match="line 2: image sub is not a regular file"):
+        load_case_set(folders)
+
+
+def test_a_case_table_link_out_of_the_folder_and_a_huge_table_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wristviewer.workflow.teaching as teaching
+
+    elsewhere = _write_set(tmp_path / "elsewhere", "image,label\na.png,1\n")
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "cases.csv").symlink_to(elsewhere / "cases.csv")
+    with pytest.raises(CaseSetError, match="leads out of the case-set folder"):
+        load_case_set(folder)
+    with pytest.raises(CaseSetError, match="leaves the case-set folder"):
+        load_case_set(folder, "../elsewhere/cases.csv")
+    monkeypatch.setattr(teaching, "MAX_TABLE_BYTES", 10)
+    with pytest.raises(CaseSetError, match="a case table has at most 10"):
+        load_case_set(elsewhere)
 
 
 def test_tally_rates() -> None:

@@ -17,6 +17,14 @@ by its raw little-endian C-order bytes. See :func:`weights_sha256`.
 :func:`load_bundle` refuses, with a :class:`BundleError` naming the file: a file that is not
 safetensors, a missing or edited card, a card with missing or invalid fields, an unknown
 architecture, missing / unexpected / mis-shaped tensors, and a weights checksum mismatch.
+
+Bundles come from elsewhere, so every byte of the header is distrusted: a special file (FIFO,
+device) is refused without being opened; every header field is type-checked and the tensors
+must tile the data section exactly; JSON deeper than :data:`MAX_JSON_DEPTH`, duplicate keys
+and NaN/Infinity literals are refused before or while parsing; the card's fields are
+type-checked; and **no non-finite number is ever used**: a NaN or infinite temperature,
+heatmap scale, threshold, recipe value or metric, or a NaN/inf weight, makes the bundle
+unusable (at :func:`load_bundle`, hence also at install), so it can never yield a verdict.
 """
 
 from __future__ import annotations
@@ -25,7 +33,10 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import math
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
@@ -51,6 +63,31 @@ AGGREGATIONS: tuple[str, ...] = ("max", "mean", "noisy_or")
 OPERATING_POINT_NAMES: tuple[str, ...] = ("youden", "high_sensitivity", "high_specificity")
 
 _MAX_HEADER_BYTES = 64 * 1024 * 1024
+#: deepest nesting of JSON arrays/objects accepted in a header or a card (a real card needs 4)
+MAX_JSON_DEPTH = 32
+#: safetensors dtypes and their sizes in bytes
+_DTYPE_SIZES: dict[str, int] = {
+    "BOOL": 1,
+    "U8": 1,
+    "I8": 1,
+    "F8_E5M2": 1,
+    "F8_E4M3": 1,
+    "I16": 2,
+    "U16": 2,
+    "F16": 2,
+    "BF16": 2,
+    "I32": 4,
+    "U32": 4,
+    "F32": 4,
+    "I64": 8,
+    "U64": 8,
+    "F64": 8,
+}
+#: what the architectures' parameters and buffers may be stored as
+_FLOAT_DTYPES = frozenset({"F16", "BF16", "F32", "F64"})
+_INT_DTYPES = frozenset({"I64", "I32"})
+_TENSOR_FIELDS = frozenset({"dtype", "shape", "data_offsets"})
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 class BundleError(Exception):
@@ -158,12 +195,22 @@ class ModelCard:
             out.append(
                 f"unknown architecture {self.arch!r} (this version knows {', '.join(ARCHITECTURES)})"
             )
-        if not self.temperature > 0:
-            out.append(f"temperature must be positive, got {self.temperature}")
-        if not self.platt_slope > 0:
-            out.append(f"platt_slope must be positive, got {self.platt_slope}")
-        if not self.heatmap_scale > 0:
-            out.append(f"heatmap_scale must be positive, got {self.heatmap_scale}")
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            out.append(f"temperature must be a finite positive number, got {self.temperature}")
+        if not (math.isfinite(self.platt_slope) and self.platt_slope > 0):
+            out.append(f"platt_slope must be a finite positive number, got {self.platt_slope}")
+        if not math.isfinite(self.platt_offset):
+            out.append(f"platt_offset must be a finite number, got {self.platt_offset}")
+        if not (math.isfinite(self.heatmap_scale) and self.heatmap_scale > 0):
+            out.append(f"heatmap_scale must be a finite positive number, got {self.heatmap_scale}")
+        recipe = self.recipe
+        recipe_numbers = (recipe.clahe_clip_limit, *recipe.mean, *recipe.std)
+        if not all(math.isfinite(v) for v in recipe_numbers):
+            out.append("the preprocessing recipe has non-finite numbers")
+        for where, value in (("training_data", self.training_data), ("metrics", self.metrics)):
+            bad = _non_finite(value, where)
+            if bad:
+                out.append(f"the card has non-finite numbers ({', '.join(bad[:3])})")
         if self.aggregation not in AGGREGATIONS:
             out.append(
                 f"aggregation must be one of {', '.join(AGGREGATIONS)}, got {self.aggregation!r}"
@@ -178,6 +225,10 @@ class ModelCard:
                 out.append(
                     f"operating point {point.name!r} has threshold {point.threshold} outside 0..1"
                 )
+            for key in ("sensitivity", "specificity"):
+                value = getattr(point, key)
+                if value is not None and not 0.0 <= value <= 1.0:
+                    out.append(f"operating point {point.name!r} has {key} {value} outside 0..1")
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -300,15 +351,101 @@ def card_metadata(card: ModelCard) -> dict[str, str]:
     return {FORMAT_KEY: FORMAT, CARD_KEY: card_text, CARD_SHA_KEY: _sha256_text(card_text)}
 
 
+def _json_depth(text: str) -> int:
+    """Deepest nesting of arrays/objects in JSON ``text`` (strings ignored), without parsing
+    it, so a hostile header cannot exhaust the parser's recursion."""
+    skeleton = _JSON_STRING.sub('""', text).encode("utf-8", "replace")
+    b = np.frombuffer(skeleton, dtype=np.uint8)
+    opens = (b == ord("[")) | (b == ord("{"))
+    closes = (b == ord("]")) | (b == ord("}"))
+    return int(np.cumsum(opens.astype(np.int64) - closes, dtype=np.int64).max(initial=0))
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice")
+        out[key] = value
+    return out
+
+
+def _loads_bounded(path: Path, text: str, what: str) -> Any:
+    """``json.loads`` for untrusted ``text``: bounded depth, no duplicate keys, no NaN or
+    Infinity literals. Raises :class:`BundleError` saying ``what`` is malformed."""
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        raise BundleError(path, f"{what} is nested more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise BundleError(path, f"{what} is not valid JSON ({exc.msg})") from exc
+    except ValueError as exc:
+        raise BundleError(path, f"{what} is malformed ({exc})") from exc
+    except RecursionError as exc:  # the depth check above should make this unreachable
+        raise BundleError(path, f"{what} is nested too deeply") from exc
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _non_finite(value: Any, where: str = "") -> list[str]:
+    """Dotted paths of the non-finite floats (NaN, ±inf) anywhere inside a JSON value."""
+    found: list[str] = []
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            found.append(f"{at or 'value'} = {item}")
+        elif isinstance(item, Mapping):
+            stack.extend((v, f"{at}.{k}" if at else str(k)) for k, v in item.items())
+        elif isinstance(item, list | tuple):
+            stack.extend((v, f"{at}[{i}]") for i, v in enumerate(item))
+    return sorted(found)
+
+
+def _tensor_entry_problem(name: str, info: Any) -> str | None:
+    """Why one safetensors header entry is malformed, or None."""
+    if not isinstance(info, dict) or set(info) != _TENSOR_FIELDS:
+        return f"tensor entry {name!r} must have exactly dtype, shape and data_offsets"
+    dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    if not isinstance(dtype, str) or dtype not in _DTYPE_SIZES:
+        return f"tensor {name!r} has an unknown dtype {dtype!r}"
+    if not isinstance(shape, list) or len(shape) > 8 or not all(_is_int(s) for s in shape):
+        return f"tensor {name!r} has a shape that is not a list of at most 8 integers"
+    if any(s < 0 for s in shape):
+        return f"tensor {name!r} has a negative dimension"
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_int(o) for o in offsets):
+        return f"tensor {name!r} has data_offsets that are not a pair of integers"
+    begin, end = offsets
+    if not 0 <= begin <= end:
+        return f"tensor {name!r} has data_offsets {offsets} out of order"
+    if math.prod(shape) * _DTYPE_SIZES[dtype] != end - begin:
+        return f"tensor {name!r} has {end - begin} bytes where its dtype and shape need {math.prod(shape) * _DTYPE_SIZES[dtype]}"
+    return None
+
+
 def read_header(path: str | Path) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """The safetensors header: ({tensor name: {dtype, shape, data_offsets}}, metadata).
 
-    Reads only the header bytes. Raises :class:`BundleError` when the file is not a
-    safetensors file (or is truncated).
+    Reads only the header bytes, and only from a regular file (a FIFO or a device is refused
+    unopened). Every field is type-checked, and the tensors must tile the data section exactly,
+    as safetensors itself requires. Raises :class:`BundleError` for anything else.
     """
     p = Path(path)
     try:
-        size = p.stat().st_size
+        st = p.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise BundleError(p, "not a model bundle: not a regular file")
+        size = st.st_size
         with p.open("rb") as fh:
             prefix = fh.read(8)
             if len(prefix) < 8:
@@ -319,25 +456,100 @@ def read_header(path: str | Path) -> tuple[dict[str, dict[str, Any]], dict[str, 
             raw = fh.read(n)
     except OSError as exc:
         raise BundleError(p, f"cannot read the file ({exc.strerror or exc})") from exc
+    if len(raw) != n:
+        raise BundleError(p, "the file is truncated: it ends inside its header")
     try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise BundleError(p, "not a model bundle: the file is not in safetensors format") from exc
+    if not text.lstrip().startswith("{"):
+        raise BundleError(p, "not a model bundle: the file is not in safetensors format")
+    header = _loads_bounded(p, text, "not a model bundle: the safetensors header")
     if not isinstance(header, dict):
         raise BundleError(p, "not a model bundle: the file is not in safetensors format")
-    metadata = header.pop("__metadata__", None) or {}
-    end = 0
+    metadata = header.pop("__metadata__", None)
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise BundleError(
+            p, "not a model bundle: the safetensors metadata is not a map of strings to strings"
+        )
+    spans: list[tuple[int, int, str]] = []
     for name, info in header.items():
-        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
-            raise BundleError(p, f"not a model bundle: malformed safetensors entry {name!r}")
-        end = max(end, int(info["data_offsets"][1]))
+        problem = _tensor_entry_problem(name, info)
+        if problem is not None:
+            raise BundleError(p, f"not a model bundle: malformed safetensors header: {problem}")
+        spans.append((info["data_offsets"][0], info["data_offsets"][1], name))
+    end = 0
+    for begin, stop, name in sorted(spans):
+        if begin != end:
+            raise BundleError(
+                p,
+                "not a model bundle: malformed safetensors header: tensor "
+                f"{name!r} {'overlaps another' if begin < end else 'leaves a gap before it'}",
+            )
+        end = stop
     if 8 + n + end != size:
         raise BundleError(
             p, f"the file is truncated or padded: {size} bytes where {8 + n + end} were expected"
         )
-    if not isinstance(metadata, dict):
-        raise BundleError(p, "not a model bundle: malformed safetensors metadata")
-    return header, {str(k): str(v) for k, v in metadata.items()}
+    return header, dict(metadata)
+
+
+def _card_type_problems(d: Mapping[str, Any]) -> list[str]:
+    """Fields of a card's JSON whose type is wrong (the fields present; missing ones are
+    :meth:`ModelCard.from_dict`'s to report)."""
+    kinds: dict[str, tuple[str, Any]] = {
+        "name": ("a string", lambda v: isinstance(v, str)),
+        "arch": ("a string", lambda v: isinstance(v, str)),
+        "version": ("a string", lambda v: isinstance(v, str)),
+        "aggregation": ("a string", lambda v: isinstance(v, str)),
+        "created": ("a string", lambda v: isinstance(v, str)),
+        "weights_sha256": ("a string", lambda v: isinstance(v, str)),
+        "temperature": ("a number", _is_number),
+        "heatmap_scale": ("a number", _is_number),
+        "untrained": ("true or false", lambda v: isinstance(v, bool)),
+        "training_data": ("an object", lambda v: isinstance(v, dict)),
+        "metrics": ("an object", lambda v: isinstance(v, dict)),
+        "recipe": ("an object", lambda v: isinstance(v, dict)),
+        "operating_points": (
+            "a list of objects",
+            lambda v: isinstance(v, list) and all(isinstance(p, dict) for p in v),
+        ),
+    }
+    out = [
+        f"{key} must be {kind}" for key, (kind, ok) in kinds.items() if key in d and not ok(d[key])
+    ]
+    for point in d.get("operating_points") or []:
+        if not isinstance(point, dict):
+            continue
+        if not isinstance(point.get("name"), str):
+            out.append("every operating point needs a name (a string)")
+        if not _is_number(point.get("threshold")):
+            out.append("every operating point needs a threshold (a number)")
+        for key in ("sensitivity", "specificity"):
+            if point.get(key) is not None and not _is_number(point[key]):
+                out.append(f"an operating point's {key} must be a number or null")
+    recipe = d.get("recipe")
+    if isinstance(recipe, dict):
+        for key in ("clahe_clip_limit",):
+            if key in recipe and not _is_number(recipe[key]):
+                out.append(f"recipe.{key} must be a number")
+        for key in ("input_width", "input_height", "channels"):
+            if key in recipe and not _is_int(recipe[key]):
+                out.append(f"recipe.{key} must be an integer")
+        grid = recipe.get("clahe_tile_grid")
+        if "clahe_tile_grid" in recipe and not (
+            isinstance(grid, list) and len(grid) == 2 and all(_is_int(v) for v in grid)
+        ):
+            out.append("recipe.clahe_tile_grid must be two integers")
+        for key in ("mean", "std"):
+            value = recipe.get(key)
+            if key in recipe and not (
+                isinstance(value, list) and all(_is_number(v) for v in value)
+            ):
+                out.append(f"recipe.{key} must be a list of numbers")
+    return list(dict.fromkeys(out))
 
 
 def _card_from_metadata(path: Path, metadata: Mapping[str, str]) -> ModelCard:
@@ -355,19 +567,22 @@ def _card_from_metadata(path: Path, metadata: Mapping[str, str]) -> ModelCard:
         raise BundleError(
             path, "the model card was changed after the bundle was written (card checksum mismatch)"
         )
-    try:
-        card_dict = json.loads(card_text)
-    except json.JSONDecodeError as exc:
-        raise BundleError(path, f"the model card is not valid JSON ({exc.msg})") from exc
+    card_dict = _loads_bounded(path, card_text, "the model card")
     if not isinstance(card_dict, dict):
         raise BundleError(path, "the model card is not a JSON object")
+    problems = _card_type_problems(card_dict)
+    non_finite = _non_finite(card_dict)
+    if non_finite:
+        problems.append(f"the model card has non-finite numbers ({', '.join(non_finite[:3])})")
+    if problems:
+        raise BundleError(path, "; ".join(problems))
     try:
         card = ModelCard.from_dict(card_dict)
     except KeyError as exc:
         raise BundleError(
             path, str(exc.args[0]) if exc.args else "the model card is incomplete"
         ) from exc
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, IndexError, AttributeError) as exc:
         raise BundleError(path, f"the model card has an invalid value ({exc})") from exc
     problems = card.problems()
     if problems:
@@ -402,9 +617,26 @@ def inspect_bundle(path: str | Path) -> ModelCard:
     p = Path(path)
     header, metadata = read_header(p)
     card = _card_from_metadata(p, metadata)
-    shapes = {name: tuple(int(s) for s in info["shape"]) for name, info in header.items()}
+    shapes = {name: tuple(info["shape"]) for name, info in header.items()}
     _check_tensor_names(p, card.arch, shapes)
+    for name, info in header.items():
+        wanted = _INT_DTYPES if name.endswith("num_batches_tracked") else _FLOAT_DTYPES
+        if info["dtype"] not in wanted:
+            raise BundleError(
+                p,
+                f"tensor {name} is stored as {info['dtype']}, {card.arch} needs a "
+                f"{'n integer' if wanted is _INT_DTYPES else ' floating-point'} type",
+            )
     return card
+
+
+def _non_finite_tensor(state_dict: Mapping[str, torch.Tensor]) -> str | None:
+    """The name of the first floating-point tensor holding NaN or ±inf, or None."""
+    for name in sorted(state_dict):
+        tensor = state_dict[name]
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            return name
+    return None
 
 
 def load_bundle(path: str | Path) -> ModelBundle:
@@ -426,6 +658,13 @@ def load_bundle(path: str | Path) -> ModelBundle:
             f"(card {card.weights_sha256[:12] or 'empty'}…, file {actual[:12]}…): "
             "the file is damaged or was altered",
         )
+    bad = _non_finite_tensor(state_dict)
+    if bad is not None:
+        raise BundleError(
+            p,
+            f"the weights contain NaN or infinite values (tensor {bad}), so the model could "
+            "give no meaningful probability",
+        )
     return ModelBundle(path=p, card=card, state_dict=state_dict)
 
 
@@ -442,6 +681,9 @@ def save_bundle(path: str | Path, state_dict: Mapping[str, torch.Tensor], card: 
         raise BundleError(p, "; ".join(problems))
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
     _check_tensor_names(p, card.arch, {k: tuple(v.shape) for k, v in tensors.items()})
+    bad = _non_finite_tensor(tensors)
+    if bad is not None:
+        raise BundleError(p, f"the weights contain NaN or infinite values (tensor {bad})")
     card = dataclasses.replace(card, weights_sha256=weights_sha256(tensors))
     metadata = card_metadata(card)
     p.parent.mkdir(parents=True, exist_ok=True)

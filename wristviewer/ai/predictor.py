@@ -64,6 +64,16 @@ class PredictionCancelled(Exception):
     """Raised by :meth:`Predictor.predict_study` when ``cancelled()`` returned True."""
 
 
+class NonFiniteResult(ValueError):
+    """A model gave a non-finite (NaN or infinite) logit or heatmap for some views: those
+    views have no result, and the study no verdict — never "no fracture".
+    ``view_errors`` maps each such view's path to a sentence."""
+
+    def __init__(self, view_errors: dict[Path, str]) -> None:
+        self.view_errors = view_errors
+        super().__init__(" ".join(view_errors.values()) + " No verdict is given for this study.")
+
+
 @dataclass
 class ViewPrediction:
     """One view's result.
@@ -284,7 +294,9 @@ class Predictor:
         cancelled: Callable[[], bool] | None = None,
     ) -> StudyPrediction:
         """Predict every view of ``study``; ``progress`` gets the fraction done (0..1),
-        ``cancelled`` is polled between steps (raises :class:`PredictionCancelled`)."""
+        ``cancelled`` is polled between steps (raises :class:`PredictionCancelled`). A NaN or
+        infinite logit or CAM for any view raises :class:`NonFiniteResult` naming those views:
+        the study then gets no verdict at all."""
         views = list(study.views)
         if not views:
             raise ValueError(f"study {study.id} has no views")
@@ -318,16 +330,25 @@ class Predictor:
         member_probs: list[np.ndarray] = []
         heatmap_sums: list[np.ndarray | None] = [None] * len(views)
         peaks: list[tuple[float, float] | None] = [None] * len(views)
+        non_finite: dict[Path, str] = {}
         for bundle, loaded in zip(self.bundles, self._models, strict=True):
             check()
             t0 = time.perf_counter()
             logits, cams = self._forward(loaded, batches[bundle.card.recipe])
-            card = bundle.card
-            member_probs.append(
-                calibrated_probability(
-                    logits, card.temperature, card.platt_slope, card.platt_offset
+            finite = np.isfinite(logits) & np.isfinite(cams.reshape(len(cams), -1)).all(axis=1)
+            for i in np.flatnonzero(~finite):
+                non_finite.setdefault(
+                    views[i].path,
+                    f"{views[i].path} ({views[i].view.value}): the model {bundle.card.name!r} "
+                    "gave a non-finite result (NaN or infinity) for this view.",
                 )
-            )
+            if not non_finite:
+                card = bundle.card
+                member_probs.append(
+                    calibrated_probability(
+                        logits, card.temperature, card.platt_slope, card.platt_offset
+                    )
+                )
             seconds["inference"] += time.perf_counter() - t0
             step()
             check()
@@ -348,6 +369,8 @@ class Predictor:
             seconds["heatmaps"] += time.perf_counter() - t0
             step()
         del batches
+        if non_finite:
+            raise NonFiniteResult(non_finite)
 
         n_models = len(self.bundles)
         probs = np.mean(np.stack(member_probs), axis=0)

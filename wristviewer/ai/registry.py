@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from wristviewer.ai.architectures import ARCHITECTURES
@@ -30,6 +30,7 @@ from wristviewer.ai.bundle import (
     load_bundle,
 )
 from wristviewer.paths import bundled_models_dir, user_models_dir
+from wristviewer.text import printable
 
 #: the sentence telling a user how to get a model
 HOW_TO_INSTALL = (
@@ -50,7 +51,7 @@ class NoModelError(RegistryError):
 
 @dataclass
 class BundleEntry:
-    """A bundle file found in a models folder. ``card`` is None when the file is invalid,
+    """A bundle file found in a models folder. ``card`` is None when the file is unusable,
     and ``error`` then says why. ``source``: ``"bundled"`` or ``"user"``."""
 
     path: Path
@@ -62,6 +63,12 @@ class BundleEntry:
     def valid(self) -> bool:
         return self.card is not None
 
+    @property
+    def display_name(self) -> str:
+        """The card's name (or the file's, for an unusable file) safe to print or draw:
+        without control or bidirectional-override characters."""
+        return printable(self.card.name if self.card is not None else self.path.stem) or "?"
+
 
 def _folders() -> list[tuple[str, Path]]:
     return [("bundled", bundled_models_dir()), ("user", user_models_dir())]
@@ -70,16 +77,24 @@ def _folders() -> list[tuple[str, Path]]:
 def find_bundles(*, verify: bool = False) -> list[BundleEntry]:
     """Every ``*.safetensors`` in the bundled folder, then the user folder.
 
-    Invalid files are listed with their reason, never raised. ``verify=False`` checks the
-    format, the card and the tensor names/shapes from the header only (fast);
-    ``verify=True`` also reads the weights and checks their SHA-256.
+    An unusable file (not a bundle, a damaged one, a FIFO, a folder) is listed with its
+    reason, never raised, so it never hides the good ones; so is a models folder that cannot
+    be listed. ``verify=False`` checks the format, the card and the tensor names/shapes from
+    the header only (fast); ``verify=True`` also reads the weights and checks their SHA-256
+    and that they are finite.
     """
     entries: list[BundleEntry] = []
     for source, folder in _folders():
-        if not folder.is_dir():
+        try:
+            if not folder.is_dir():
+                continue
+            paths = sorted(folder.glob(f"*{BUNDLE_SUFFIX}"))
+        except OSError as exc:
+            reason = f"the models folder cannot be read ({exc.strerror or exc})"
+            entries.append(BundleEntry(folder, None, source, reason))
             continue
-        for path in sorted(folder.glob(f"*{BUNDLE_SUFFIX}")):
-            if path.name.startswith(".") or not path.is_file():
+        for path in paths:
+            if path.name.startswith("."):
                 continue
             try:
                 card = load_bundle(path).card if verify else inspect_bundle(path)
@@ -182,14 +197,66 @@ def _write_error(folder: Path, exc: OSError, size: int) -> RegistryError:
     return RegistryError(f"Cannot install the model into {folder}: {exc.strerror or exc}.")
 
 
-def install_bundle(path: str | Path, *, force: bool = False) -> Path:
+@dataclass
+class InstallResult:
+    """What ``install_bundle`` did. ``status``: ``"installed"`` (a new file),
+    ``"unchanged"`` (an identical bundle was already installed; nothing was written) or
+    ``"replaced"`` (``replaced`` describes each file it took the place of)."""
+
+    path: Path
+    status: str
+    replaced: list[str] = field(default_factory=list)
+
+    def sentence(self) -> str:
+        """One sentence for the user."""
+        where = printable(self.path)
+        if self.status == "unchanged":
+            return f"Already installed, identical: {where} (nothing was changed)."
+        if self.status == "replaced":
+            return f"Installed {where}, replacing {'; '.join(self.replaced)}."
+        return f"Installed {where}."
+
+
+def _describe(entry: BundleEntry) -> str:
+    card = entry.card
+    if card is None:
+        return f"the unusable file {printable(entry.path)} ({printable(entry.error or '')})"
+    return (
+        f"{printable(entry.path)} (model {entry.display_name!r}, version "
+        f"{printable(card.version)!r}, weights {card.weights_sha256[:12]}…)"
+    )
+
+
+def _difference(installed: ModelCard, new: ModelCard) -> str:
+    if installed.name != new.name:
+        return (
+            f"it is the model {printable(installed.name)!r}, whose name gives the same file "
+            f"name as {printable(new.name)!r}"
+        )
+    if installed.weights_sha256 != new.weights_sha256:
+        return "its weights differ"
+    return "its model card differs (same weights)"
+
+
+def _verified(entry: BundleEntry) -> bool:
+    """True when the installed file still loads and verifies (checksum, finite weights)."""
+    try:
+        load_bundle(entry.path)
+    except BundleError:
+        return False
+    return True
+
+
+def install_bundle(path: str | Path, *, force: bool = False) -> InstallResult:
     """Verify a bundle, then copy it atomically into the user models folder.
 
-    The copy is named after the card (``<name>.safetensors``). Installing the same weights
-    again is a no-op; a *different* bundle with the same name is refused unless ``force``.
-    Returns the installed path. Raises :class:`~wristviewer.ai.bundle.BundleError` for an
-    invalid bundle and :class:`RegistryError` for a name clash, an unwritable folder or a
-    full disk.
+    The copy is named after the card (``<name>.safetensors``, sanitised). Installing an
+    identical bundle (same card, same weights, still verifying) again changes nothing and
+    says so. A *different* bundle — other weights, another card, or another model whose name
+    sanitises to the same file name — is refused unless ``force``; when forced, the result
+    names what was replaced. An unusable file in the way is replaced and named too.
+    Raises :class:`~wristviewer.ai.bundle.BundleError` for an invalid bundle and
+    :class:`RegistryError` for a clash, an unwritable folder or a full disk.
     """
     source = Path(path)
     bundle = load_bundle(source)
@@ -197,27 +264,29 @@ def install_bundle(path: str | Path, *, force: bool = False) -> Path:
     del bundle
     folder = user_models_dir()
     target = folder / _file_name(card.name)
-    same_name = [
-        e
-        for e in find_bundles()
-        if e.source == "user" and e.card is not None and e.card.name == card.name
-    ]
-    for entry in same_name:
-        assert entry.card is not None
-        if entry.card.weights_sha256 == card.weights_sha256 and (
-            _same_file(source, entry.path) or entry.path == target
-        ):
-            return entry.path
-    clashes = [
-        e for e in same_name if e.card is not None and e.card.weights_sha256 != card.weights_sha256
-    ]
-    if clashes and not force:
-        raise RegistryError(
-            f"A different model named {card.name!r} is already installed ({clashes[0].path}); "
-            "use --force to replace it."
-        )
     if _same_file(source, target):
-        return target
+        return InstallResult(target, "unchanged")
+    user = [e for e in find_bundles() if e.source == "user"]
+    in_the_way = [
+        e
+        for e in user
+        if e.path.name == target.name or (e.card is not None and e.card.name == card.name)
+    ]
+    identical = [
+        e
+        for e in in_the_way
+        if e.card is not None and e.card.to_dict() == card.to_dict() and _verified(e)
+    ]
+    if identical and all(e in identical for e in in_the_way):
+        return InstallResult(identical[0].path, "unchanged")
+    different = [e for e in in_the_way if e.card is not None and e not in identical]
+    if different and not force:
+        clash = different[0]
+        assert clash.card is not None
+        raise RegistryError(
+            f"A different model is already installed as {printable(clash.path)} "
+            f"({_difference(clash.card, card)}); use --force to replace it."
+        )
     size = source.stat().st_size
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -235,11 +304,14 @@ def install_bundle(path: str | Path, *, force: bool = False) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise _write_error(folder, exc, size) from exc
-    for entry in same_name:
+    replaced = [e for e in in_the_way if e not in identical or e.path != target]
+    for entry in replaced:
         if entry.path != target:
             with contextlib.suppress(FileNotFoundError):
                 entry.path.unlink()
-    return target
+    if not replaced:
+        return InstallResult(target, "installed")
+    return InstallResult(target, "replaced", [_describe(e) for e in replaced])
 
 
 def remove_bundle(name: str) -> Path:

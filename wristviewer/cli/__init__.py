@@ -2,6 +2,10 @@
 
 Each subcommand lives in its own module with ``register(subparsers)`` and ``run(args) -> int``;
 heavy imports (torch, Qt) happen inside ``run`` so ``wristviewer info`` stays fast.
+
+File names that are not valid UTF-8 travel as ``os.fsdecode`` strings (undecodable bytes as
+lone surrogates). Text output writes them back as their original bytes (standard output is
+switched to ``errors="surrogateescape"``); JSON escapes them (:mod:`wristviewer.cli.jsonout`).
 """
 
 from __future__ import annotations
@@ -43,10 +47,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] in SUBCOMMANDS:
         args = _subcommand_parser().parse_args(args_list)
+        _write_names_as_bytes(sys.stdout)
         return int(args.run(args) or 0)
     from wristviewer.cli import gui
 
     return gui.run_from_argv(args_list)
+
+
+def _write_names_as_bytes(stream: object) -> None:
+    """Let a text stream that would fail on a surrogate-escaped file name write its bytes."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+        reconfigure(errors="surrogateescape")
 
 
 def gui_main() -> int:

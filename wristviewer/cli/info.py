@@ -2,17 +2,22 @@
 
 Every file is decoded (so "ok" means the viewer can show it), but its pixels are dropped at
 once: memory stays at one image however large the folder. Multi-frame DICOM is reported with
-its frame count; the viewer shows frame 1. Exit status 0 when at least one image was read,
-2 when none was.
+its frame count; the viewer shows frame 1. What the reader repaired or ignored (an unusable
+Pixel Spacing) is listed as the file's ``warnings``. Exit status 0 when at least one image was
+read, 2 when none was.
+
+``--json`` is strict JSON (:mod:`wristviewer.cli.jsonout`): no NaN or Infinity, and file names
+that are not UTF-8 written losslessly as surrogate escapes (``\\udcff``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass, field
 from typing import Any
+
+from wristviewer.cli import jsonout
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,17 +47,18 @@ class _FileReport:
     laterality: str | None = None
     pixel_spacing_mm: list[float] | None = None
     frame_count: int | None = None
+    warnings: list[str] = field(default_factory=list)
     study: str | None = field(default=None, repr=False)
 
 
 def collect(paths: list[str]) -> tuple[list[_FileReport], list[dict[str, Any]]]:
     """Read every file (pixels dropped), returning per-file reports and the study grouping."""
-    from wristviewer.imaging import View, expand_paths, read_many, study_key
+    from wristviewer.imaging import ImagingError, View, expand_paths, read_many, study_key
 
     files, skipped = expand_paths(paths)
     reports = [_FileReport(path=str(s.path), ok=False, error=s.reason) for s in skipped]
     for path, result in read_many(files):
-        if isinstance(result, Exception):
+        if isinstance(result, ImagingError):
             reports.append(_FileReport(path=str(path), ok=False, error=result.reason))
             continue
         r = result
@@ -70,6 +76,7 @@ def collect(paths: list[str]) -> tuple[list[_FileReport], list[dict[str, Any]]]:
                 laterality=r.laterality,
                 pixel_spacing_mm=list(r.pixel_spacing_mm) if r.pixel_spacing_mm else None,
                 frame_count=r.frame_count,
+                warnings=list(r.warnings),
                 study=study_key(r),
             )
         )
@@ -108,7 +115,8 @@ def _text_line(report: _FileReport) -> str:
     parts.append(f"side {report.laterality or '?'}")
     if report.pixel_spacing_mm:
         parts.append("spacing {:.3g}×{:.3g} mm".format(*report.pixel_spacing_mm))
-    return f"OK    {report.path}: " + ", ".join(parts)
+    line = f"OK    {report.path}: " + ", ".join(parts)
+    return "\n".join([line, *(f"      warning: {w}" for w in report.warnings)])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -118,8 +126,7 @@ def run(args: argparse.Namespace) -> int:
         for r in reports:
             entry = {k: v for k, v in r.__dict__.items() if k != "study"}
             files.append(entry)
-        json.dump({"files": files, "studies": studies}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(jsonout.dumps({"files": files, "studies": studies}) + "\n")
     else:
         for report in reports:
             print(_text_line(report))

@@ -1,9 +1,12 @@
 """``wristviewer models``: list, install, remove (and create untrained) model bundles.
 
 ``wristviewer models [--json]`` lists the bundles shipped with the application and those the
-user installed, fully verified (checksums included); invalid files are listed with the
-reason. ``models install FILE [--force]`` verifies a bundle and copies it atomically into the
-user models folder. ``models remove NAME`` deletes a user-installed bundle (bundled ones are
+user installed, fully verified (checksums included); unusable files are listed with the
+reason (``UNUSABLE: reason``) beside the good ones. Names are printed without control or
+bidirectional-override characters. ``models install FILE [--force]`` verifies a bundle and
+copies it atomically into the user models folder; it says when an identical bundle was
+already installed, refuses to replace a different one without ``--force``, and names what it
+replaced. ``models remove NAME`` deletes a user-installed bundle (bundled ones are
 read-only). ``models create-untrained ARCH FILE`` writes a random-weight bundle for demos
 and tests (its results are meaningless).
 """
@@ -11,9 +14,10 @@ and tests (its results are meaningless).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
+
+from wristviewer.cli import jsonout
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -52,7 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(message.rstrip() + "\n")
+    from wristviewer.text import printable
+
+    sys.stderr.write(printable(message) + "\n")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,11 +73,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _entry_dict(entry: Any) -> dict[str, Any]:
+    from wristviewer.text import printable
+
     card = entry.card
     d: dict[str, Any] = {
-        "name": card.name if card else entry.path.stem,
+        "name": entry.display_name,
         "arch": card.arch if card else None,
-        "version": card.version if card else None,
+        "version": printable(card.version) if card else None,
         "untrained": card.untrained if card else None,
         "source": entry.source,
         "path": str(entry.path),
@@ -79,13 +87,14 @@ def _entry_dict(entry: Any) -> dict[str, Any]:
         "valid": card is not None,
     }
     if card is None:
-        d["reason"] = entry.error
+        d["reason"] = printable(entry.error or "")
     return d
 
 
 def _list(as_json: bool) -> int:
     from wristviewer.ai.registry import HOW_TO_INSTALL, find_bundles
     from wristviewer.paths import bundled_models_dir, user_models_dir
+    from wristviewer.text import printable
 
     entries = [_entry_dict(e) for e in find_bundles(verify=True)]
     if as_json:
@@ -94,7 +103,7 @@ def _list(as_json: bool) -> int:
             "user_dir": str(user_models_dir()),
             "models": entries,
         }
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(jsonout.dumps(doc) + "\n")
         return EXIT_OK
     out = sys.stdout
     if not entries:
@@ -102,13 +111,14 @@ def _list(as_json: bool) -> int:
         return EXIT_OK
     out.write(f"{'NAME':<28} {'ARCH':<12} {'VERSION':<16} {'SOURCE':<8} {'SHA256':<12} PATH\n")
     for e in entries:
+        path = printable(e["path"])
         if not e["valid"]:
-            out.write(f"{e['name']:<28} INVALID: {e['reason']}  ({e['path']})\n")
+            out.write(f"{e['name']:<28} UNUSABLE: {e['reason']}  ({path})\n")
             continue
         flag = "  [UNTRAINED]" if e["untrained"] else ""
         out.write(
             f"{e['name']:<28} {e['arch']:<12} {e['version']:<16} {e['source']:<8} "
-            f"{e['sha256']:<12} {e['path']}{flag}\n"
+            f"{e['sha256']:<12} {path}{flag}\n"
         )
     return EXIT_OK
 
@@ -118,11 +128,11 @@ def _install(file: str, force: bool) -> int:
     from wristviewer.ai.registry import RegistryError, install_bundle
 
     try:
-        target = install_bundle(file, force=force)
+        result = install_bundle(file, force=force)
     except (BundleError, RegistryError) as exc:
         _err(str(exc))
         return EXIT_ERROR
-    sys.stdout.write(f"installed {target}\n")
+    sys.stdout.write(result.sentence() + "\n")
     return EXIT_OK
 
 

@@ -10,23 +10,27 @@ does not depend on the others, and the study probability is re-aggregated over a
 ``--json`` writes ``{"model": {name, arch, sha256, untrained, ...} (an ensemble: name and arch
 "ensemble", sha256 over the members' sorted checksums, and "members"), "device", "precision",
 "studies": [{id, fracture_probability, threshold, suspected, views: [{path, view,
-fracture_probability, heatmap_png, heatmap_peak: {x, y}}]}], "skipped": [{path, reason}], "seconds": {load,
-preprocess, inference, total}}``. ``load`` is reading the bundles, building the models and
-decoding the images; ``inference`` the forward passes, CAMs and heatmaps; ``total`` the wall
-time of the command. ``heatmap_peak`` is where the model looked hardest: the maximum of the
-class-activation map, in the original image's pixel coordinates (x = column, y = row,
-before any display rotation; null when unknown); ``--csv`` gives it as ``heatmap_peak_x``
-and ``heatmap_peak_y``.
+fracture_probability, heatmap_png, heatmap_peak: {x, y}, warnings}]}], "skipped": [{path,
+reason}], "seconds": {load, preprocess, inference, total}}``, as strict JSON
+(:mod:`wristviewer.cli.jsonout`: no NaN or Infinity; file names that are not UTF-8 as
+surrogate escapes such as ``\\udcff``). ``--csv`` writes UTF-8 with those names as their
+original bytes (``errors="surrogateescape"``). ``load`` is reading the bundles, building the
+models and decoding the images; ``inference`` the forward passes, CAMs and heatmaps;
+``total`` the wall time of the command. ``heatmap_peak`` is where the model looked hardest:
+the maximum of the class-activation map, in the original image's pixel coordinates (x =
+column, y = row, before any display rotation; null when unknown); ``--csv`` gives it as
+``heatmap_peak_x`` and ``heatmap_peak_y``.
 
 Exit status: 0 when at least one study was predicted, 2 when nothing readable was found,
-3 when no usable model is installed (with a sentence saying how to install one).
+3 when no usable model is installed (with a sentence saying how to install one), 4 when the
+predictions were made and printed but the ``--csv`` file could not be written (a full disk, no
+permission; said in a sentence).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import re
 import sys
 import time
@@ -36,9 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from wristviewer.cli import jsonout
+
 EXIT_OK = 0
 EXIT_NOTHING_READABLE = 2
 EXIT_NO_MODEL = 3
+EXIT_OUTPUT_FAILED = 4
 
 #: most image files decoded at once
 FILES_PER_CHUNK = 12
@@ -83,6 +90,7 @@ class _ViewRecord:
     hanging_order: int
     member_probabilities: dict[str, float] = field(default_factory=dict)
     heatmap_peak: tuple[float, float] | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -140,7 +148,9 @@ class _ProgressBar:
 
 
 def _warn(message: str) -> None:
-    sys.stderr.write(message.rstrip() + "\n")
+    from wristviewer.text import printable
+
+    sys.stderr.write(printable(message) + "\n")
 
 
 UNTRAINED_WARNING = (
@@ -181,8 +191,7 @@ def run(args: argparse.Namespace) -> int:
     studies = _finish(records, predictor)
     seconds["total"] = time.perf_counter() - t_total
 
-    if args.csv:
-        _write_csv(Path(args.csv), studies, predictor)
+    csv_error = _write_csv(Path(args.csv), studies, predictor) if args.csv else None
     if args.json:
         doc = {
             "model": _describe_model(bundles),
@@ -193,13 +202,15 @@ def run(args: argparse.Namespace) -> int:
             "skipped": [{"path": str(p), "reason": r} for p, r in skipped],
             "seconds": {k: round(v, 4) for k, v in seconds.items()},
         }
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(jsonout.dumps(doc) + "\n")
     else:
         _print_text(studies, predictor, seconds)
+    if csv_error:
+        _warn(csv_error)
     if not studies:
         _warn("No readable radiograph was found in the given paths.")
         return EXIT_NOTHING_READABLE
-    return EXIT_OK
+    return EXIT_OUTPUT_FAILED if csv_error else EXIT_OK
 
 
 def _predict_all(
@@ -215,7 +226,13 @@ def _predict_all(
         _warn(f"skipped {path}: {reason}")
     heat_dir = Path(args.heatmaps) if args.heatmaps else None
     if heat_dir is not None:
-        heat_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            heat_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _warn(
+                f"{heat_dir}: no heatmaps written, the folder cannot be made ({exc.strerror or exc})"
+            )
+            heat_dir = None
     records: dict[str, _StudyRecord] = {}
     chunks = list(_chunks(groups))
     bar = _ProgressBar(len(chunks), sys.stderr, enabled=True)
@@ -226,13 +243,19 @@ def _predict_all(
         for item in unreadable:
             skipped.append((item.path, item.reason))
             _warn(f"skipped {item.path}: {item.reason}")
+        for radiograph in (r for s in studies for r in s.views):
+            for text in radiograph.warnings:
+                _warn(f"warning: {radiograph.path}: {text}")
         while studies:
             study = studies.pop(0)
             try:
                 prediction = predictor.predict_study(study)
             except (ValueError, RuntimeError, MemoryError, cv2.error) as exc:
+                # NonFiniteResult names the views that gave NaN/inf; the others of the study
+                # get the whole sentence: no verdict for a study with an unusable view
+                view_errors = getattr(exc, "view_errors", {})
                 for radiograph in study.views:
-                    reason = f"prediction failed: {exc}"
+                    reason = view_errors.get(radiograph.path) or f"prediction failed: {exc}"
                     skipped.append((radiograph.path, reason))
                     _warn(f"skipped {radiograph.path}: {reason}")
                 continue
@@ -250,10 +273,7 @@ def _predict_all(
                     image = overlay_heatmap(
                         apply_window(radiograph.pixels, radiograph.window), vp.heatmap
                     )
-                    if cv2.imwrite(str(target), image):
-                        png = str(target)
-                    else:
-                        _warn(f"{target}: could not write the heatmap overlay")
+                    png = _write_png(target, image)
                 record.views.append(
                     _ViewRecord(
                         path=str(radiograph.path),
@@ -263,6 +283,7 @@ def _predict_all(
                         hanging_order=radiograph.view.hanging_order,
                         member_probabilities=vp.member_probabilities,
                         heatmap_peak=vp.heatmap_peak,
+                        warnings=radiograph.warnings,
                     )
                 )
             del study, prediction
@@ -293,6 +314,7 @@ def _finish(records: dict[str, _StudyRecord], predictor: Any) -> list[dict[str, 
                         if v.heatmap_peak is None
                         else {"x": round(v.heatmap_peak[0], 1), "y": round(v.heatmap_peak[1], 1)}
                     ),
+                    "warnings": list(v.warnings),
                 }
                 | ({"members": v.member_probabilities} if len(v.member_probabilities) > 1 else {})
                 for v in views
@@ -330,9 +352,42 @@ def _describe_model(bundles: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def _write_csv(path: Path, studies: list[dict[str, Any]], predictor: Any) -> None:
+def _write_png(target: Path, image: Any) -> str | None:
+    """Write a heatmap overlay; its path, or None (with a sentence) when it cannot be written.
+
+    Encoded here and written by Python, so any file name works (OpenCV's own writer does not
+    take every name the file system does)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", image)
+    try:
+        if not ok:
+            raise OSError("OpenCV could not encode the image")
+        target.write_bytes(buf.tobytes())
+    except OSError as exc:
+        _warn(f"{target}: could not write the heatmap overlay ({exc.strerror or exc})")
+        return None
+    return str(target)
+
+
+def _write_csv(path: Path, studies: list[dict[str, Any]], predictor: Any) -> str | None:
+    """Write the CSV; None when done, else the sentence why it could not be (it may be partial).
+
+    UTF-8; file names that are not UTF-8 are written as their original bytes.
+    """
+    try:
+        _write_csv_rows(path, studies, predictor)
+    except OSError as exc:
+        return (
+            f"{path}: the CSV file could not be written ({exc.strerror or exc}); "
+            "it may be missing or incomplete"
+        )
+    return None
+
+
+def _write_csv_rows(path: Path, studies: list[dict[str, Any]], predictor: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with path.open("w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
         writer = csv.writer(fh)
         writer.writerow(
             [
@@ -373,10 +428,11 @@ def _write_csv(path: Path, studies: list[dict[str, Any]], predictor: Any) -> Non
 
 
 def _print_text(studies: list[dict[str, Any]], predictor: Any, seconds: dict[str, float]) -> None:
+    from wristviewer.text import printable
+
     out = sys.stdout
-    out.write(
-        f"model: {' + '.join(predictor.model_names)} on {predictor.device_name} ({predictor.precision})\n"
-    )
+    names = " + ".join(printable(n) for n in predictor.model_names)
+    out.write(f"model: {names} on {predictor.device_name} ({predictor.precision})\n")
     for s in studies:
         verdict = "FRACTURE SUSPECTED" if s["suspected"] else "no fracture suspected"
         out.write(

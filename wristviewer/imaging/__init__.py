@@ -6,6 +6,7 @@ numpy, OpenCV and pydicom only: no torch, no Qt.
 from wristviewer.imaging.enhance import ClaheSettings, apply_clahe, apply_window, clahe, invert
 from wristviewer.imaging.errors import (
     CorruptImageError,
+    DecoderFailureError,
     EmptyFileError,
     FileAccessError,
     ImageTooLargeError,
@@ -30,6 +31,7 @@ from wristviewer.imaging.tags import DicomTag, read_dicom_tags
 __all__ = [
     "ClaheSettings",
     "CorruptImageError",
+    "DecoderFailureError",
     "DicomTag",
     "EmptyFileError",
     "FileAccessError",

@@ -46,7 +46,8 @@ class Radiograph:
     ``pixels`` is float32, shape (rows, cols), row-major, values in 0..1 with bone bright:
     MONOCHROME1 is already inverted and the modality LUT applied; the full bit depth is kept
     (no quantisation to 8 bits). ``window`` is the initial display window from the VOI LUT
-    (or the full range), expressed on that same 0..1 scale.
+    (or the full range), expressed on that same 0..1 scale. ``warnings`` holds one sentence per
+    thing the reader repaired or ignored (an unusable Pixel Spacing, NaN pixels of a float TIFF).
     """
 
     pixels: np.ndarray
@@ -64,6 +65,7 @@ class Radiograph:
     sop_instance_uid: str | None = None
     window: Window = field(default_factory=Window)
     frame_count: int = 1
+    warnings: tuple[str, ...] = ()
 
     @property
     def rows(self) -> int:

@@ -4,18 +4,20 @@ Plain images are assumed bone-bright (the radiograph convention) and are not inv
 Greyscale stored as RGB is collapsed to one channel, alpha is dropped, true colour becomes grey
 (Rec. 601 luma). JPEG EXIF orientation is applied here, by our own code, so the result does not
 depend on which OpenCV flags honour it. Dimensions are read from the header and checked against
-the size limit before anything is decoded.
+the size limit before anything is decoded, and the decoded image must have those dimensions.
+Float TIFF pixels that are not finite (NaN, infinity) are shown as the darkest finite value, with
+a warning in ``Radiograph.warnings``; an image with no finite pixel at all is refused.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from wristviewer.imaging.codestreams import jpeg_segments, jpeg_size
 from wristviewer.imaging.errors import CorruptImageError, TruncatedPixelDataError
 from wristviewer.imaging.radiograph import Radiograph, View
 from wristviewer.imaging.scaling import check_size, colour_to_grey, to_unit_range
@@ -47,38 +49,6 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
         return None
     width, height = struct.unpack(">II", data[16:24])
     return int(height), int(width)
-
-
-_SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def _jpeg_segments(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """Yield (marker, payload) of the JPEG header segments up to the first scan."""
-    pos = 2
-    n = len(data)
-    while pos + 4 <= n:
-        if data[pos] != 0xFF:
-            return
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            pos += 2
-            continue
-        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
-        yield marker, data[pos + 4 : pos + 2 + length]
-        if marker == 0xDA:  # start of scan: entropy-coded data follows
-            return
-        pos += 2 + length
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    for marker, payload in _jpeg_segments(data):
-        if marker in _SOF_MARKERS and len(payload) >= 5:
-            height, width = struct.unpack(">HH", payload[1:5])
-            return int(height), int(width)
-    return None
 
 
 def _tiff_size(data: bytes) -> tuple[int, int] | None:
@@ -115,7 +85,7 @@ def header_size(data: bytes, fmt: str) -> tuple[int, int] | None:
     if fmt == "PNG":
         return _png_size(data)
     if fmt == "JPEG":
-        return _jpeg_size(data)
+        return jpeg_size(data)
     return _tiff_size(data)
 
 
@@ -124,7 +94,7 @@ def header_size(data: bytes, fmt: str) -> tuple[int, int] | None:
 
 def exif_orientation(data: bytes) -> int:
     """The EXIF Orientation tag (1..8) of a JPEG, 1 when absent or unreadable."""
-    for marker, payload in _jpeg_segments(data):
+    for marker, payload in jpeg_segments(data):
         if marker != 0xE1 or not payload.startswith(b"Exif\x00\x00"):
             continue
         tiff = payload[6:]
@@ -183,30 +153,58 @@ def _check_complete(path: Path, data: bytes, fmt: str) -> None:
         )
 
 
-def read_raster(path: Path, data: bytes, fmt: str) -> Radiograph:
-    """Decode PNG/JPEG/TIFF bytes to a :class:`Radiograph` (bone bright, 0..1, float32)."""
+def _finite_range(path: Path, stored: np.ndarray, warnings: list[str]) -> np.ndarray:
+    """Float pixels with non-finite values replaced by the lowest finite one (and a warning)."""
+    stored = stored.astype(np.float32)
+    finite = np.isfinite(stored)
+    if finite.all():
+        return stored
+    if not finite.any():
+        raise CorruptImageError(path, "no pixel of the image is a finite number")
+    bad = int(stored.size - np.count_nonzero(finite))
+    warnings.append(
+        f"{bad} pixel value(s) are not finite numbers (NaN or infinity) and are shown as the "
+        "darkest value"
+    )
+    stored[~finite] = stored[finite].min()
+    return stored
+
+
+def read_raster(path: Path, data: bytes, fmt: str, max_pixels: int | None = None) -> Radiograph:
+    """Decode PNG/JPEG/TIFF bytes to a :class:`Radiograph` (bone bright, 0..1, float32).
+
+    ``max_pixels``: the size limit (see :func:`~wristviewer.imaging.scaling.check_size`).
+    """
     size = header_size(data, fmt)
     if size is None:
         raise CorruptImageError(path, f"the {fmt} header gives no image size; the file is damaged")
-    check_size(path, *size)
+    check_size(path, *size, limit=max_pixels)
     _check_complete(path, data, fmt)
     stored = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _DECODE_FLAGS)
     if stored is None or stored.size == 0:
         raise CorruptImageError(
             path, f"OpenCV could not decode the {fmt} data; the file is damaged"
         )
+    if stored.shape[:2] != size:
+        raise CorruptImageError(
+            path,
+            f"the decoded image is {stored.shape[1]} × {stored.shape[0]} pixels but the {fmt} "
+            f"header says {size[1]} × {size[0]}; the file is damaged",
+        )
 
+    warnings: list[str] = []
     if stored.dtype == np.uint8:
         bits, lo, hi = 8, 0.0, 255.0
     elif stored.dtype == np.uint16:
         bits, lo, hi = 16, 0.0, 65535.0
     else:  # float or 32-bit TIFF: no fixed range, use the data's own
         bits = int(stored.dtype.itemsize * 8)
-        stored = stored.astype(np.float32)
-        lo, hi = float(np.nanmin(stored)), float(np.nanmax(stored))
-        stored = np.nan_to_num(stored, nan=lo)
+        stored = _finite_range(path, stored, warnings)
+        lo, hi = float(stored.min()), float(stored.max())
 
     photometric = "MONOCHROME2"
+    if stored.ndim == 3 and stored.shape[2] < 3:  # grey + alpha
+        stored = np.ascontiguousarray(stored[..., 0])
     if stored.ndim == 3:
         photometric = "RGB"
         stored = colour_to_grey(stored[..., :3], order="BGR")  # OpenCV gives BGR
@@ -222,4 +220,5 @@ def read_raster(path: Path, data: bytes, fmt: str) -> Radiograph:
         photometric=photometric,
         view=view_from_filename(path) or View.UNKNOWN,
         laterality=laterality_from_filename(path),
+        warnings=tuple(warnings),
     )

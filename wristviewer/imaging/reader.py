@@ -4,26 +4,29 @@ The format is recognised by content, never by extension (PACS exports often have
 ``DICM`` at offset 128 is DICOM; the PNG, JPEG and TIFF signatures are raster images; a file
 that starts like a preamble-less DICOM data set (a group 0002 or 0008 tag) is parsed by pydicom
 with ``force=True`` and accepted only when it holds pixel data. Everything else is
-:class:`NotAnImageError`. Every failure is an :class:`ImagingError` naming the file and the reason.
+:class:`NotAnImageError`.
+
+Every failure is an :class:`ImagingError` naming the file and the reason: the whole read runs
+behind one boundary (:class:`~wristviewer.imaging.errors.failures_as_imaging_errors`), so even
+a native decoder's panic is one refused file. What comes out is checked too: pixels are float32,
+two-dimensional, finite and within 0..1, or the file is refused.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from wristviewer.imaging.dicom import (
-    PARSE_ERRORS,
-    has_dicm_prefix,
-    looks_like_bare_dicom,
-    read_dicom,
-)
+import numpy as np
+
+from wristviewer.imaging.dicom import has_dicm_prefix, looks_like_bare_dicom, read_dicom
 from wristviewer.imaging.errors import (
     CorruptImageError,
     EmptyFileError,
-    FileAccessError,
-    ImagingError,
     NotAnImageError,
+    failures_as_imaging_errors,
 )
+from wristviewer.imaging.files import regular_file
 from wristviewer.imaging.radiograph import Radiograph
 from wristviewer.imaging.raster import read_raster, sniff_raster
 
@@ -32,21 +35,11 @@ HEAD_BYTES = 132
 
 
 def _head(path: Path) -> bytes:
-    """The first bytes of the file; raises for missing, empty and unreadable files."""
-    if path.is_dir():
-        raise FileAccessError(path, "this is a folder, not a file")
-    try:
-        size = path.stat().st_size
-        if size == 0:
-            raise EmptyFileError(path, "the file is empty (0 bytes)")
-        with path.open("rb") as fh:
-            return fh.read(HEAD_BYTES)
-    except FileNotFoundError as exc:
-        raise FileAccessError(path, "the file does not exist") from exc
-    except PermissionError as exc:
-        raise FileAccessError(path, "permission denied: the file cannot be opened") from exc
-    except OSError as exc:
-        raise FileAccessError(path, f"the file cannot be read ({exc.strerror or exc})") from exc
+    """The first bytes of a regular, non-empty file (see :func:`regular_file`)."""
+    if regular_file(path).st_size == 0:
+        raise EmptyFileError(path, "the file is empty (0 bytes)")
+    with path.open("rb") as fh:
+        return fh.read(HEAD_BYTES)
 
 
 def detect_format(path: str | Path) -> str | None:
@@ -55,7 +48,9 @@ def detect_format(path: str | Path) -> str | None:
     Preamble-less DICOM is reported as "DICOM" when it merely looks like a data set; whether it
     holds pixels is only known after parsing. Raises like :func:`read` for missing/empty files.
     """
-    return _format_of(_head(Path(path)))
+    path = Path(os.fsdecode(path))
+    with failures_as_imaging_errors(path):
+        return _format_of(_head(path))
 
 
 def _format_of(head: bytes) -> str | None:
@@ -69,38 +64,48 @@ def _format_of(head: bytes) -> str | None:
     return None
 
 
-def read(path: str | Path) -> Radiograph:
+def read(path: str | bytes | Path, *, max_pixels: int | None = None) -> Radiograph:
     """Read a DICOM, PNG, JPEG or TIFF radiograph.
 
     Returns pixels as float32 (rows, cols) in 0..1 with bone bright, at full bit depth, and the
     metadata (see :class:`Radiograph`). Multi-frame DICOM gives its first frame
-    (``frame_count`` says how many there are).
+    (``frame_count`` says how many there are). ``max_pixels`` limits the pixels the header may
+    claim, all frames counted (default :func:`~wristviewer.imaging.scaling.max_pixels`).
+    A ``bytes`` path (a file name that is not valid UTF-8) is decoded with ``os.fsdecode``.
 
     Raises an :class:`ImagingError` subclass whose message is ``"<path>: <reason>"``:
     :class:`FileAccessError`, :class:`EmptyFileError`, :class:`NotAnImageError`,
     :class:`NonImageDicomError`, :class:`TruncatedPixelDataError`,
     :class:`UnsupportedTransferSyntaxError`, :class:`ImageTooLargeError`,
-    :class:`CorruptImageError`.
+    :class:`CorruptImageError` (:class:`DecoderFailureError` for a decoder that failed in an
+    undocumented way, a native panic included). Only KeyboardInterrupt, SystemExit and
+    GeneratorExit pass through.
     """
-    path = Path(path)
-    head = _head(path)
-    fmt = _format_of(head)
-    if fmt is None:
-        suffix = f" ({path.suffix} file)" if path.suffix else ""
-        raise NotAnImageError(path, f"not an image{suffix}: neither DICOM, PNG, JPEG nor TIFF")
-    try:
+    path = Path(os.fsdecode(path))
+    with failures_as_imaging_errors(path) as boundary:
+        head = _head(path)
+        fmt = _format_of(head)
+        if fmt is None:
+            suffix = f" ({path.suffix} file)" if path.suffix else ""
+            raise NotAnImageError(path, f"not an image{suffix}: neither DICOM, PNG, JPEG nor TIFF")
+        boundary.what = f"the {fmt} data"
         if fmt == "DICOM":
-            return read_dicom(path, preamble=has_dicm_prefix(head))
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise FileAccessError(path, f"the file cannot be read ({exc.strerror or exc})") from exc
-        return read_raster(path, data, fmt)
-    except ImagingError:
-        raise
-    except MemoryError as exc:
-        raise CorruptImageError(path, "not enough memory to decode this image") from exc
-    except PARSE_ERRORS + (OSError,) as exc:
-        raise CorruptImageError(
-            path, f"the {fmt} data cannot be decoded ({type(exc).__name__}: {exc})"
-        ) from exc
+            radiograph = read_dicom(path, preamble=has_dicm_prefix(head), max_pixels=max_pixels)
+        else:
+            radiograph = read_raster(path, path.read_bytes(), fmt, max_pixels=max_pixels)
+        _check_pixels(radiograph)
+        return radiograph
+
+
+def _check_pixels(radiograph: Radiograph) -> None:
+    """Refuse a result that breaks the :class:`Radiograph` contract (whatever the decoder did)."""
+    pixels, path = radiograph.pixels, radiograph.path
+    if not isinstance(pixels, np.ndarray) or pixels.dtype != np.float32 or pixels.ndim != 2:
+        shape = getattr(pixels, "shape", "?")
+        raise CorruptImageError(path, f"the decoded pixels have an unusable shape {shape}")
+    if pixels.size == 0:
+        raise CorruptImageError(path, "the decoded image has no pixels")
+    if not np.isfinite(pixels).all():
+        raise CorruptImageError(path, "the decoded pixel values are not all finite numbers")
+    if float(pixels.min()) < 0.0 or float(pixels.max()) > 1.0:
+        raise CorruptImageError(path, "the decoded pixel values fall outside the 0..1 range")

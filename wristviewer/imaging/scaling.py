@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,18 +12,63 @@ from wristviewer.imaging.errors import ImageTooLargeError
 
 #: No side may exceed this many pixels (a wrist radiograph is about 2000-4000 px a side).
 MAX_SIDE = 20_000
-#: No image may exceed this many pixels (400 Mpx; 1.6 GB as float32).
-MAX_PIXELS = 400_000_000
+#: Default limit on the pixels of one image, all frames counted: 64 megapixels (256 MB as
+#: float32; a wrist radiograph has 5-20). Checked against the header before anything is decoded,
+#: so a small file whose header claims a huge image cannot exhaust memory.
+MAX_PIXELS = 64_000_000
+#: Environment variable overriding :data:`MAX_PIXELS` (a whole number of pixels).
+MAX_PIXELS_ENV = "WRISTVIEWER_MAX_PIXELS"
 
 
-def check_size(path: str | Path, rows: int, cols: int) -> None:
-    """Raise :class:`ImageTooLargeError` for header dimensions beyond the limits (before decoding)."""
-    if rows > MAX_SIDE or cols > MAX_SIDE or rows * cols > MAX_PIXELS:
-        raise ImageTooLargeError(
-            path,
-            f"the image is {cols} × {rows} pixels, beyond the limit of {MAX_SIDE} pixels a side "
-            f"and {MAX_PIXELS // 1_000_000} megapixels; the header may be corrupt",
+def max_pixels() -> int:
+    """The pixel limit in force: :data:`MAX_PIXELS_ENV` when set to a positive whole number,
+    else :data:`MAX_PIXELS` (an unusable setting is warned about and ignored)."""
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip().replace("_", "")
+    if not text:
+        return MAX_PIXELS
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        warnings.warn(
+            f"{MAX_PIXELS_ENV}={text!r} is not a positive whole number of pixels; "
+            f"the default limit of {MAX_PIXELS} pixels applies",
+            RuntimeWarning,
+            stacklevel=2,
         )
+        return MAX_PIXELS
+    return value
+
+
+def _megapixels(n: int) -> str:
+    mp = n / 1e6
+    return f"{round(mp):,} megapixels" if mp >= 10 else f"{mp:.2g} megapixels"
+
+
+def check_size(
+    path: str | Path, rows: int, cols: int, frames: int = 1, limit: int | None = None
+) -> None:
+    """Raise :class:`ImageTooLargeError` when header dimensions exceed :data:`MAX_SIDE` a side
+    or ``limit`` pixels in all (``rows * cols * frames``; default :func:`max_pixels`).
+
+    Called with the dimensions the header claims, before any pixel is decoded.
+    """
+    limit = max_pixels() if limit is None else limit
+    total = rows * cols * max(frames, 1)
+    if rows <= MAX_SIDE and cols <= MAX_SIDE and total <= limit:
+        return
+    size = f"{cols} × {rows} pixels"
+    if frames > 1:
+        size = f"{frames} frames of {size} ({_megapixels(total)} in all)"
+    else:
+        size = f"{size} ({_megapixels(total)})"
+    raise ImageTooLargeError(
+        path,
+        f"the header says the image is {size}, beyond the limit of {MAX_SIDE} pixels a side "
+        f"and {_megapixels(limit)}; the header may be corrupt ({MAX_PIXELS_ENV} sets another "
+        "limit)",
+    )
 
 
 def header_range_is_plausible(values: np.ndarray, lo: float, hi: float) -> bool:

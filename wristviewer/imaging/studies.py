@@ -2,12 +2,16 @@
 
 Rules:
 
-- A folder is searched recursively. Dotfiles and dot-folders (``.DS_Store``, ``.git``) and the
+- A folder is searched recursively, links to files and folders followed. Dotfiles and dot-folders (``.DS_Store``, ``.git``) and the
   operating systems' own ``Thumbs.db`` / ``desktop.ini`` are passed over silently. Files with a
   document or data extension (``.txt``, ``.csv``, ``.md``, ``.json``, ``.pdf``, ...) are not
   opened and are reported as skipped ("not an image"), so the user sees what was left out.
   Everything else is read by content (DICOM without extension included); a DICOMDIR is reported
   as a non-image DICOM file. Files named explicitly are always read, whatever their name.
+- Nothing is passed over silently that may be a radiograph: a folder that cannot be searched
+  (permissions), a broken link, a symbolic link loop, a link back into a folder already being
+  searched, and special files (named pipes, sockets, devices) are reported as skipped with the
+  reason. Special files are never opened (a named pipe would block the read).
 - DICOM images are grouped by StudyInstanceUID; plain images (and DICOM without a
   StudyInstanceUID) by the folder they are in. So a DICOM copy of a PNG sits in its own study.
 - Each study's views are ordered AP/PA, oblique(s), lateral, unknown, then by file path.
@@ -23,10 +27,13 @@ a 2300 × 2900 image). Tools that only need the metadata (``wristviewer info``) 
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 
-from wristviewer.imaging.errors import ImagingError
+from wristviewer.imaging.errors import FileAccessError, ImagingError
+from wristviewer.imaging.files import special_kind, stat_path
 from wristviewer.imaging.radiograph import Radiograph, SkippedFile, Study
 from wristviewer.imaging.reader import read
 
@@ -48,46 +55,111 @@ def _is_hidden(path: Path) -> bool:
     return path.name.startswith(".") or path.name.lower() in IGNORED_NAMES
 
 
-def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[SkippedFile]]:
+def expand_paths(paths: Iterable[str | bytes | Path]) -> tuple[list[Path], list[SkippedFile]]:
     """Files to read from files and folders (recursive), and those skipped without opening.
 
-    Returns ``(files, skipped)``: ``files`` sorted within each folder and without duplicates;
-    ``skipped`` holds missing paths and documents found in folders (see the module docstring).
-    Within a folder, its own files come before those of its subfolders.
+    Returns ``(files, skipped)``: ``files`` sorted within each folder and without duplicates
+    (the same file reached twice, through a link, is read once); ``skipped`` holds what is not
+    read, with the reason: missing paths, documents, folders that cannot be searched, broken
+    links, link loops and special files (see the module docstring). Within a folder, its own
+    files come before those of its subfolders. Never opens anything but folders; never raises
+    for a path (a ``bytes`` path is decoded with ``os.fsdecode``).
     """
     files: list[Path] = []
     skipped: list[SkippedFile] = []
-    seen: set[Path] = set()
+    seen: set[tuple[int, int]] = set()
 
-    def add(path: Path) -> None:
-        key = path.resolve()
+    def add(path: Path, st: os.stat_result) -> None:
+        key = (st.st_dev, st.st_ino)
         if key not in seen:
             seen.add(key)
             files.append(path)
 
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found_files = sorted(
-                path.rglob("*"), key=lambda p: (len(p.relative_to(path).parts), str(p))
+        path = Path(os.fsdecode(raw))
+        st = _examine(path)
+        if isinstance(st, SkippedFile):
+            skipped.append(st)
+        elif stat.S_ISDIR(st.st_mode):
+            found, not_read = _search_folder(path, st)
+            skipped.extend(not_read)
+            for file_path, file_st in found:
+                add(file_path, file_st)
+        else:
+            add(path, st)
+    return files, skipped
+
+
+def _examine(path: Path) -> os.stat_result | SkippedFile:
+    """The stat of a folder or regular file (links followed), else why it is skipped."""
+    try:
+        st = stat_path(path)
+    except FileAccessError as err:
+        return SkippedFile(path, err.reason)
+    if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+        return SkippedFile(path, f"this is {special_kind(st.st_mode)}, not a file")
+    return st
+
+
+def _search_folder(
+    root: Path, root_st: os.stat_result
+) -> tuple[list[tuple[Path, os.stat_result]], list[SkippedFile]]:
+    """Regular files below ``root`` (links followed; hidden names pruned) in reading order:
+    by depth, then by path. And what was skipped, with the reason.
+
+    Folders are tracked by (device, inode): a link back to a folder that contains it is a loop,
+    reported and not followed; a folder reached a second way (a link to a sibling) is searched
+    once. The search uses an explicit stack (no recursion limit).
+    """
+    found: list[tuple[Path, os.stat_result]] = []
+    skipped: list[SkippedFile] = []
+    root_key = (root_st.st_dev, root_st.st_ino)
+    visited = {root_key}
+    stack: list[tuple[Path, frozenset[tuple[int, int]]]] = [(root, frozenset({root_key}))]
+    while stack:
+        folder, ancestors = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            reason = (
+                "permission denied: the folder cannot be searched"
+                if isinstance(exc, PermissionError)
+                else f"the folder cannot be searched ({exc.strerror or exc})"
             )
-            for found in found_files:
-                relative = found.relative_to(path)
-                if any(_is_hidden(Path(part)) for part in relative.parts) or not found.is_file():
-                    continue
-                if found.suffix.lower() in NON_IMAGE_SUFFIXES:
+            skipped.append(SkippedFile(folder, reason))
+            continue
+        for entry in entries:
+            if _is_hidden(Path(entry.name)):
+                continue
+            path = Path(entry.path)
+            st = _examine(path)
+            if isinstance(st, SkippedFile):
+                skipped.append(st)
+            elif stat.S_ISDIR(st.st_mode):
+                key = (st.st_dev, st.st_ino)
+                if key in ancestors:
                     skipped.append(
                         SkippedFile(
-                            found, f"not an image (a {found.suffix.lower()} file)", document=True
+                            path, "a link back to a folder that holds it (a loop); not followed"
                         )
                     )
-                    continue
-                add(found)
-        elif path.exists():
-            add(path)
-        else:
-            skipped.append(SkippedFile(path, "the file or folder does not exist"))
-    return files, skipped
+                elif key not in visited:
+                    visited.add(key)
+                    stack.append((path, ancestors | {key}))
+            elif path.suffix.lower() in NON_IMAGE_SUFFIXES:
+                skipped.append(
+                    SkippedFile(path, f"not an image (a {path.suffix.lower()} file)", document=True)
+                )
+            else:
+                found.append((path, st))
+
+    def order(path: Path) -> tuple[int, str]:
+        return len(path.relative_to(root).parts), str(path)
+
+    found.sort(key=lambda item: order(item[0]))
+    skipped.sort(key=lambda item: order(item.path))
+    return found, skipped
 
 
 def read_many(files: Iterable[Path]) -> Iterator[tuple[Path, Radiograph | ImagingError]]:

@@ -11,7 +11,8 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 from wristviewer.imaging.dicom import PARSE_ERRORS, has_dicm_prefix, looks_like_bare_dicom
-from wristviewer.imaging.errors import CorruptImageError, FileAccessError
+from wristviewer.imaging.errors import CorruptImageError, brief, failures_as_imaging_errors
+from wristviewer.imaging.files import regular_file
 
 #: Longer values are cut to this many characters (with an ellipsis).
 MAX_VALUE_CHARS = 256
@@ -61,23 +62,25 @@ def read_dicom_tags(path: str | Path) -> list[DicomTag]:
     """All header elements of a DICOM file (file meta first, pixel data left out).
 
     Returns ``[]`` for files that are not DICOM (PNG, JPEG, empty files). Raises
-    :class:`FileAccessError` when the file cannot be opened and :class:`CorruptImageError`
-    when a DICOM header cannot be parsed.
+    :class:`FileAccessError` when the path is not a regular file or cannot be opened, and
+    :class:`CorruptImageError` when a DICOM header cannot be parsed (whatever the parser raised:
+    it runs behind the imaging layer's one failure boundary).
     """
     path = Path(path)
-    try:
+    with failures_as_imaging_errors(path, "the DICOM header"):
+        regular_file(path)
         with path.open("rb") as fh:
             head = fh.read(132)
-    except OSError as exc:
-        raise FileAccessError(path, f"the file cannot be opened ({exc.strerror or exc})") from exc
-    if not (has_dicm_prefix(head) or looks_like_bare_dicom(head)):
-        return []
-    try:
-        ds = pydicom.dcmread(path, force=True, stop_before_pixels=True)
-        rows = list(_walk(ds.file_meta, 0)) if ds.file_meta is not None else []
-        rows += list(_walk(ds, 0))
-    except PARSE_ERRORS as exc:
-        if not has_dicm_prefix(head):
+        if not (has_dicm_prefix(head) or looks_like_bare_dicom(head)):
             return []
-        raise CorruptImageError(path, f"the DICOM header cannot be parsed ({exc})") from exc
-    return rows
+        try:
+            ds = pydicom.dcmread(path, force=True, stop_before_pixels=True)
+            rows = list(_walk(ds.file_meta, 0)) if ds.file_meta is not None else []
+            rows += list(_walk(ds, 0))
+        except PARSE_ERRORS as exc:
+            if not has_dicm_prefix(head):
+                return []
+            raise CorruptImageError(
+                path, f"the DICOM header cannot be parsed ({brief(exc)})"
+            ) from exc
+        return rows

@@ -4,6 +4,8 @@ Sources, strongest first: for DICOM, ViewPosition, ViewCodeSequence (DICOM CID 4
 SNOMED CT or the legacy SNOMED-RT codes), SeriesDescription, ImageComments, ProtocolName; then,
 for every file, hints in the file name ("wrist_PA.jpg", "hand-lateral.png", "LeftObl.dcm").
 A text that names two different views ("PA and lateral") gives no answer rather than a guess.
+Multi-valued text elements (a Series Description written as "PA\\Wrist") are read as one text,
+their values joined by DICOM's own separator (:func:`dicom_text`).
 
 "Frontal" without AP or PA is filed as PA: a wrist frontal is taken postero-anterior by
 convention, and AP and PA hang in the same place.
@@ -12,7 +14,7 @@ convention, and AP and PA hang in the same place.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +98,18 @@ def tokens(text: str) -> list[str]:
     return [t.lower() for t in _TOKEN.findall(text)]
 
 
+def dicom_text(value: Any) -> str:
+    """A DICOM element value as one text: multi-valued values joined with ``"\\"`` (the DICOM
+    value separator), bytes decoded as Latin-1, None as ``""``."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("latin-1")
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return "\\".join(dicom_text(v) for v in value)
+    return str(value)
+
+
 def _one(values: Iterable[Any]) -> Any | None:
     """The single distinct non-None value, or None when there is none or more than one."""
     distinct = {v for v in values if v is not None}
@@ -129,10 +143,10 @@ def view_from_view_position(value: str | None) -> View | None:
 def view_from_code_sequence(items: Iterable[Any]) -> View | None:
     """ViewCodeSequence items (CodeValue, CodingSchemeDesignator, CodeMeaning) to a view."""
     for item in items:
-        code = str(getattr(item, "CodeValue", "") or "").strip()
+        code = dicom_text(getattr(item, "CodeValue", None)).strip()
         if code in VIEW_CODES:
             return VIEW_CODES[code]
-        meaning = str(getattr(item, "CodeMeaning", "") or "")
+        meaning = dicom_text(getattr(item, "CodeMeaning", None))
         from_meaning = view_from_text(meaning.replace("-", ""))
         if from_meaning is not None:
             return from_meaning
@@ -141,12 +155,13 @@ def view_from_code_sequence(items: Iterable[Any]) -> View | None:
 
 def view_from_dataset(ds: Any) -> View | None:
     """The view named by a DICOM header, or None when the header does not say."""
+    codes = ds.get("ViewCodeSequence")
     candidates = (
-        view_from_view_position(ds.get("ViewPosition")),
-        view_from_code_sequence(ds.get("ViewCodeSequence") or []),
-        view_from_text(ds.get("SeriesDescription")),
-        view_from_text(ds.get("ImageComments")),
-        view_from_text(ds.get("ProtocolName")),
+        view_from_view_position(dicom_text(ds.get("ViewPosition"))),
+        view_from_code_sequence(codes if isinstance(codes, Sequence) else []),
+        view_from_text(dicom_text(ds.get("SeriesDescription"))),
+        view_from_text(dicom_text(ds.get("ImageComments"))),
+        view_from_text(dicom_text(ds.get("ProtocolName"))),
     )
     return next((v for v in candidates if v is not None), None)
 
@@ -154,7 +169,7 @@ def view_from_dataset(ds: Any) -> View | None:
 def laterality_from_dataset(ds: Any) -> str | None:
     """ImageLaterality (0020,0062), else the series' Laterality (0020,0060): "L", "R" or None."""
     for keyword in ("ImageLaterality", "Laterality"):
-        value = str(ds.get(keyword) or "").strip().upper()
+        value = dicom_text(ds.get(keyword)).strip().upper()
         if value in ("L", "R"):
             return value
     return None

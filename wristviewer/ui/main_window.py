@@ -84,13 +84,14 @@ def find_models_job() -> tuple[list[str], dict[str, Any], list[str]]:
     """Installed bundles: the model choices offered, the card the registry will prefer for
     each architecture (trained over untrained), and a sentence per unusable file."""
     from wristviewer.ai.registry import find_bundles
+    from wristviewer.text import printable
 
     cards: dict[str, Any] = {}
     problems: list[str] = []
     for entry in find_bundles():
         card = entry.card
         if card is None:
-            problems.append(f"{entry.path}: {entry.error}")
+            problems.append(f"{printable(entry.path)}: unusable: {printable(entry.error or '')}")
             continue
         best = cards.get(card.arch)
         if best is None or (best.untrained and not card.untrained):
@@ -101,7 +102,8 @@ def find_models_job() -> tuple[list[str], dict[str, Any], list[str]]:
     return specs, cards, problems
 
 
-def install_job(path: str) -> Path:
+def install_job(path: str) -> Any:
+    """Install a bundle; returns the registry's ``InstallResult``."""
     from wristviewer.ai.registry import install_bundle
 
     return install_bundle(path)
@@ -847,8 +849,8 @@ class MainWindow(QMainWindow):
         """Copy a bundle into the user models folder (checked by the AI layer), in a worker."""
         worker = Worker(install_job, str(path))
         worker.signals.returned.connect(
-            lambda dest: (
-                self.status_label.setText(f"Model installed: {Path(dest).name}"),
+            lambda result: (
+                self.status_label.setText(result.sentence()),
                 self.refresh_models(),
             )
         )

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from wristviewer.ai.heatmap import HEATMAP_FLOOR
 from wristviewer.imaging import ClaheSettings
+from wristviewer.text import printable
 from wristviewer.ui.state import Analysis, ViewerState
 from wristviewer.ui.view_panel import heatmap_colormap
 
@@ -384,10 +385,15 @@ def _training_line(training: dict[str, Any]) -> str | None:
         hand = (
             regions.get("hand", {}).get("images") if isinstance(regions.get("hand"), dict) else None
         )
-        names = ", ".join(sources) if isinstance(sources, list) else str(sources or "")
-        extra = f" ({hand} hand/wrist)" if hand else ""
+        names = ", ".join(map(str, sources)) if isinstance(sources, list) else str(sources or "")
+        names = html.escape(printable(names, limit=120))
+        extra = f" ({hand} hand/wrist)" if isinstance(hand, int) else ""
         return f"Trained on {total} radiographs{extra}{' from ' + names if names else ''}"
-    parts = [f"{k}: {v}" for k, v in training.items() if isinstance(v, str | int | float)]
+    parts = [
+        html.escape(printable(f"{k}: {v}", limit=120))
+        for k, v in training.items()
+        if isinstance(v, str | int | float)
+    ]
     return "Training data: " + ("; ".join(parts[:4]) if parts else "see model card")
 
 
@@ -395,8 +401,11 @@ def card_summary(card: Any) -> str:
     """One paragraph (HTML) from a ModelCard, as the card says it: name, input size, training
     data, the **test** AUROC with its CI beside the pixel-free control, the **test**
     sensitivity and specificity at the operating threshold (tuning figures only when no test
-    figures exist, and labelled so), where the heatmap points, and the data caveats."""
-    lines = [f"<b>{card.name}</b> ({MODEL_LABELS.get(card.arch, card.arch)}, v{card.version})"]
+    figures exist, and labelled so), where the heatmap points, and the data caveats. Every
+    text from the card is shown clean (no control or bidi characters) and HTML-escaped."""
+    name, version = html.escape(printable(card.name)), html.escape(printable(card.version))
+    arch = html.escape(MODEL_LABELS.get(card.arch, card.arch))
+    lines = [f"<b>{name}</b> ({arch}, v{version})"]
     recipe = getattr(card, "recipe", None)
     if recipe is not None:
         how = "aspect kept, padded" if getattr(recipe, "resize", "") == "pad" else "stretched"
@@ -446,7 +455,7 @@ def card_summary(card: Any) -> str:
         )
     caveats = training.get("caveats")
     if isinstance(caveats, str) and caveats:
-        lines.append(f"<i>{html.escape(caveats)}</i>")
+        lines.append(f"<i>{html.escape(printable(caveats, limit=600))}</i>")
     if getattr(card, "untrained", False):
         lines.append(
             "<span style='color:#c62828'><b>Untrained (random weights): for testing only.</b></span>"

@@ -95,7 +95,11 @@ class Worker(QRunnable):
         except self._cancel_exceptions:
             log.info("%s cancelled", self.name)
             signals.cancelled.emit()
-        except Exception as exc:  # noqa: BLE001 - handed to the GUI through `errored`
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - handed to the GUI through `errored`
+            # BaseException too: a native extension's panic is not an Exception, and a job that
+            # ends without a signal leaves the window waiting for ever.
             # The type only: messages name files, and file names may name patients.
             log.error("%s failed: %s", self.name, type(exc).__name__)
             signals.errored.emit(exc)

@@ -26,10 +26,12 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
 import queue
 import sqlite3
+import stat
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,8 +123,10 @@ class AuditRecord:
     updated_utc: str = ""
 
 
-#: the columns of the CSV export, in order (the record's fields)
+#: the record's fields, in order (the database columns)
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(AuditRecord))
+#: the columns of the CSV export: the record's fields, then what is malformed in the row
+EXPORT_COLUMNS: tuple[str, ...] = (*COLUMNS, "problems")
 _JSON = {"models", "model_sha256", "view_probabilities"}
 _BOOL = {"untrained", "ai_suspected"}
 
@@ -137,12 +141,63 @@ def _to_row(record: AuditRecord) -> dict[str, Any]:
 
 
 def _from_row(row: sqlite3.Row) -> AuditRecord:
+    """A record from a row. A malformed cell (edited or damaged outside WristViewer) is kept
+    as stored rather than failing the whole read; :func:`cell_problems` names it."""
     values = {name: row[name] for name in COLUMNS}
     for name in _JSON:
-        values[name] = json.loads(values[name])
+        try:
+            values[name] = json.loads(values[name])
+        except (TypeError, ValueError, RecursionError):
+            continue
     for name in _BOOL:
-        values[name] = None if values[name] is None else bool(values[name])
+        if values[name] in (None, 0, 1):
+            values[name] = None if values[name] is None else bool(values[name])
     return AuditRecord(**values)
+
+
+_INT = {"n_views"}
+_REAL = {"threshold", "study_probability"}
+_NULLABLE_TEXT = {"physician_read", "agreement", "final_decision"}
+
+
+def cell_problems(row: Mapping[str, Any]) -> list[str]:
+    """What is malformed in one stored row (empty for a row WristViewer wrote): JSON columns
+    that are not JSON lists, flags that are not 0/1, numbers that are not finite numbers,
+    binary data, text that is not text."""
+    out = []
+    for name in COLUMNS:
+        value = row[name]
+        if isinstance(value, bytes):
+            out.append(f"{name} holds binary data")
+        elif name in _JSON:
+            try:
+                ok = isinstance(json.loads(value), list)
+            except (TypeError, ValueError, RecursionError):
+                ok = False
+            if not ok:
+                out.append(f"{name} is not a JSON list")
+        elif name in _BOOL:
+            if value not in (None, 0, 1):
+                out.append(f"{name} is not 0, 1 or empty")
+        elif name in _INT:
+            if not isinstance(value, int):
+                out.append(f"{name} is not an integer")
+        elif name in _REAL:
+            if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
+                out.append(f"{name} is not a finite number")
+        elif not isinstance(value, str) and not (value is None and name in _NULLABLE_TEXT):
+            out.append(f"{name} is not text")
+    return out
+
+
+def _csv_cell(value: Any, name: str = "") -> Any:
+    """A stored value as the CSV shows it: as stored (flags as True/False), binary data as
+    ``x'hex'``."""
+    if isinstance(value, bytes):
+        return f"x'{value.hex()}'"
+    if name in _BOOL and value in (0, 1) and not isinstance(value, float):
+        return bool(value)
+    return value
 
 
 class AuditDatabase:
@@ -154,9 +209,12 @@ class AuditDatabase:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
         try:
+            existed = _check_existing_file(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
             self._conn.row_factory = sqlite3.Row
+            if existed:
+                self._check_schema()
             mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise AuditError(self.path, f"WAL journal mode refused (got {mode})")
@@ -166,6 +224,35 @@ class AuditDatabase:
             raise AuditError(self.path, _reason(exc)) from exc
 
     # schema --------------------------------------------------------------------------------
+    def _check_schema(self) -> None:
+        """Refuse, before writing anything, an SQLite database that is not an audit log."""
+        try:
+            tables = {
+                r[0]
+                for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            if not {"schema_version", "reviews"} <= tables:
+                other = ", ".join(sorted(t for t in tables if not t.startswith("sqlite_")))
+                raise AuditError(
+                    self.path,
+                    f"an SQLite database of another kind (tables: {other or 'none'}), not a "
+                    "WristViewer audit log; move it away or choose another file",
+                )
+            columns = {r[1] for r in self._conn.execute("PRAGMA table_info(reviews)")}
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise AuditError(self.path, _reason(exc)) from exc
+        except AuditError:
+            self._conn.close()
+            raise
+        missing = [c for c in COLUMNS if c not in columns]
+        if missing and self.schema_version() >= SCHEMA_VERSION:
+            self._conn.close()
+            raise AuditError(
+                self.path,
+                f"the audit log's reviews table lacks {', '.join(missing[:3])}: it is damaged",
+            )
+
     def schema_version(self) -> int:
         row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return int(row[0] or 0)
@@ -261,35 +348,70 @@ class AuditDatabase:
             "reviews": int(total),
             "with_read": int(read),
             "with_final_decision": int(final),
-            "agreement": {str(k): int(v) for k, v in agreement.items()},
-            "first_utc": first,
-            "last_utc": last,
+            "agreement": {str(_csv_cell(k)): int(v) for k, v in agreement.items()},
+            "first_utc": None if first is None else str(_csv_cell(first)),
+            "last_utc": None if last is None else str(_csv_cell(last)),
         }
 
     def integrity_ok(self) -> bool:
         """``PRAGMA integrity_check`` says ``ok``."""
         return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
-    def export_csv(self, path: str | Path) -> int:
-        """Write every review, oldest first, as CSV (:data:`COLUMNS`; lists as JSON). Returns
-        the number of rows. Raises :class:`AuditError` naming ``path`` when it cannot be written."""
+    def export_csv(self, path: str | Path, on_problem: Callable[[str], None] | None = None) -> int:
+        """Write every review, oldest first, as CSV: :data:`EXPORT_COLUMNS` (the stored
+        values as they are, lists as JSON, and ``problems``). A malformed cell never stops
+        the export: the row is exported as stored, its ``problems`` column names what is
+        wrong, and ``on_problem`` gets one sentence for it. Returns the number of rows.
+        Raises :class:`AuditError` naming ``path`` when it cannot be written."""
         out = Path(path)
-        records = list(reversed(self.records()))
+        try:
+            rows = self._conn.execute("SELECT * FROM reviews ORDER BY id ASC").fetchall()
+        except sqlite3.Error as exc:
+            raise AuditError(self.path, _reason(exc)) from exc
         try:
             with open(out, "w", encoding="utf-8", newline="") as fh:
-                writer = csv.DictWriter(fh, fieldnames=list(COLUMNS))
-                writer.writeheader()
-                for record in records:
-                    row = asdict(record)
-                    for name in _JSON:
-                        row[name] = json.dumps(row[name], separators=(",", ":"))
-                    writer.writerow(row)
+                writer = csv.writer(fh)
+                writer.writerow(EXPORT_COLUMNS)
+                for row in rows:
+                    problems = cell_problems(row)
+                    writer.writerow([_csv_cell(row[n], n) for n in COLUMNS] + ["; ".join(problems)])
+                    if problems and on_problem is not None:
+                        on_problem(
+                            f"review {_csv_cell(row['review_id'])!s} (row {row['id']}): "
+                            f"{'; '.join(problems)}; exported as stored"
+                        )
         except OSError as exc:
             raise AuditError(out, _reason(exc)) from exc
-        return len(records)
+        return len(rows)
 
     def close(self) -> None:
         self._conn.close()
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_existing_file(path: Path) -> bool:
+    """Whether an audit database already exists at ``path``; raises :class:`AuditError` for
+    something there that is not one (an empty file, another kind of file, a FIFO or folder),
+    so that it is never silently replaced by a new, empty log."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        raise AuditError(path, "not a regular file, so not an audit log")
+    if st.st_size == 0:
+        raise AuditError(
+            path,
+            "the file is empty (0 bytes), not an audit log; it may be the remains of a "
+            "failed write — move it away to start a new log",
+        )
+    with path.open("rb") as fh:
+        head = fh.read(len(_SQLITE_MAGIC))
+    if head != _SQLITE_MAGIC:
+        raise AuditError(path, "not an SQLite database, so not a WristViewer audit log")
+    return True
 
 
 def _reason(exc: BaseException) -> str:

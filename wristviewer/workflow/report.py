@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from wristviewer.imaging import Radiograph, Study, read_dicom_tags
+from wristviewer.text import printable
 from wristviewer.workflow.blind_read import ReadSession
 
 MAX_IMAGE_SIDE = 800
@@ -165,7 +166,8 @@ def card_line(card: Any) -> str:
             else ""
         )
         tested = f"; test AUROC {auroc['value']:.2f}{interval}"
-    return f"{card.name} ({card.arch}, v{card.version}, weights {sha}…{tested}){untrained}"
+    name, version = printable(card.name), printable(card.version)
+    return f"{name} ({card.arch}, v{version}, weights {sha}…{tested}){untrained}"
 
 
 def patient_identifiers(radiograph: Radiograph) -> dict[str, str]:

@@ -2,12 +2,18 @@
 
 A **case set** is a folder with a ``cases.csv`` (any ``.csv`` when there is just one):
 
-* ``image`` (or ``path``): the image, relative to the folder (or absolute);
+* ``image`` (or ``path``): the image, relative to the folder and inside it (absolute paths,
+  ``..`` and symbolic links leading out of the folder are refused: a case set from elsewhere
+  must not make any readable file a "case");
 * ``label`` (or ``fractured``): ``1``/``0``, ``yes``/``no``, ``true``/``false``,
   ``fracture``/``normal`` (``no_fracture``, ``none``);
 * ``note`` (optional): the teaching note shown with the truth;
 * ``boxes`` (or ``fracture_boxes_yolo``, optional): fracture boxes as YOLO ``cx cy w h``
   normalised to 0..1, several separated by ``;``.
+
+Every row has exactly the header's fields; a malformed row is a :class:`CaseSetError` naming
+the file and the line. The table and the images must be regular files: a FIFO or a device is
+refused from ``stat``, never opened.
 
 **Scoring.** The learner answers fracture / no fracture / unsure; the AI answers fracture when
 its study probability is at or above the model's threshold. Sensitivity = TP / (TP + FN) over
@@ -22,13 +28,17 @@ two rates come from the same cases.
 from __future__ import annotations
 
 import csv
+import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from wristviewer.workflow.blind_read import Read
 
 CASES_FILE = "cases.csv"
+#: the largest case table read (a teaching set has tens to hundreds of rows)
+MAX_TABLE_BYTES = 16 * 1024 * 1024
 _TRUE = {"1", "yes", "true", "y", "fracture", "fractured", "positive"}
 _FALSE = {"0", "no", "false", "n", "normal", "no_fracture", "none", "negative"}
 
@@ -103,42 +113,106 @@ class CaseSet:
         return len(self.cases)
 
 
-def _column(header: list[str], *names: str) -> str | None:
-    lowered = {h.strip().lower(): h for h in header}
+def _column(header: list[str], *names: str) -> int | None:
+    lowered = [h.strip().lower() for h in header]
     for name in names:
         if name in lowered:
-            return lowered[name]
+            return lowered.index(name)
     return None
 
 
+def _regular_file(path: Path, table: Path, what: str) -> os.stat_result:
+    """``os.stat`` of ``path`` (following links), refusing anything but a regular file, without
+    opening it: a FIFO would block the reader forever and a device could be endless."""
+    try:
+        st = path.stat()
+    except FileNotFoundError as exc:
+        raise CaseSetError(table, f"{what} not found") from exc
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise CaseSetError(table, f"{what} cannot be read ({reason})") from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise CaseSetError(table, f"{what} is not a regular file (a FIFO, device or folder)")
+    return st
+
+
+def _inside(folder: Path, raw: str, table: Path, what: str) -> Path:
+    """``raw`` (a path from the CSV) as a path inside ``folder``. Refuses absolute paths, ``..``
+    and symbolic links that lead out of the folder; ``what`` starts the sentence (it names
+    the line)."""
+    parts = PureWindowsPath(raw).parts if "\\" in raw else PurePosixPath(raw).parts
+    if PurePosixPath(raw).is_absolute() or PureWindowsPath(raw).anchor:
+        raise CaseSetError(
+            table, f"{what} is an absolute path; images must be inside the case-set folder"
+        )
+    if ".." in parts:
+        raise CaseSetError(table, f"{what} leaves the case-set folder (..)")
+    path = folder / Path(*parts)
+    try:
+        real, root = path.resolve(), folder.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, an embedded NUL
+        raise CaseSetError(table, f"{what} cannot be resolved ({exc})") from exc
+    if not real.is_relative_to(root):
+        raise CaseSetError(
+            table, f"{what} leads out of the case-set folder (through a symbolic link)"
+        )
+    return path
+
+
+def _read_rows(table: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the non-blank rows of ``table``, each with the line it starts on."""
+    size = _regular_file(table, table, "the case table").st_size
+    if size > MAX_TABLE_BYTES:
+        raise CaseSetError(table, f"is {size} bytes; a case table has at most {MAX_TABLE_BYTES}")
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        with open(table, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh, strict=True)
+            while True:
+                line = reader.line_num + 1
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    raise CaseSetError(
+                        table, f"line {line}: not a readable CSV row ({exc})"
+                    ) from exc
+                if any(cell.strip() for cell in row):
+                    rows.append((line, row))
+    except OSError as exc:
+        raise CaseSetError(table, f"cannot be read ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise CaseSetError(table, f"is not UTF-8 text ({exc.reason})") from exc
+    if not rows:
+        raise CaseSetError(table, "is empty: it needs a header and cases")
+    return [h.strip() for h in rows[0][1]], rows[1:]
+
+
 def load_case_set(folder: str | Path, csv_name: str | None = None) -> CaseSet:
-    """Read a case set (see the module docstring). Raises :class:`CaseSetError`."""
+    """Read a case set (see the module docstring). Raises :class:`CaseSetError` naming the
+    file (and the line) for anything malformed or out of bounds."""
     folder = Path(folder)
-    if folder.is_file() and folder.suffix.lower() == ".csv":
+    if folder.suffix.lower() == ".csv" and not folder.is_dir():
         folder, csv_name = folder.parent, folder.name
     if not folder.is_dir():
         raise CaseSetError(folder, "not a folder")
     if csv_name is None:
-        candidates = (
-            [folder / CASES_FILE]
-            if (folder / CASES_FILE).is_file()
-            else sorted(folder.glob("*.csv"))
-        )
+        default = folder / CASES_FILE
+        candidates = [default] if os.path.lexists(default) else sorted(folder.glob("*.csv"))
         if len(candidates) != 1:
             raise CaseSetError(
                 folder, f"needs a {CASES_FILE} (or exactly one .csv), found {len(candidates)}"
             )
         table = candidates[0]
     else:
-        table = folder / csv_name
-    try:
-        with open(table, encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-            header = list(rows[0].keys()) if rows else []
-    except OSError as exc:
-        raise CaseSetError(table, f"cannot be read ({exc.strerror or exc})") from exc
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise CaseSetError(table, f"is not a readable CSV ({exc})") from exc
+        table = _inside(folder, csv_name, folder / csv_name, f"the case table {csv_name!r}")
+    _inside(folder, table.name, table, "the case table")  # a link out of the folder
+    header, rows = _read_rows(table)
+    lowered = [h.lower() for h in header]
+    duplicates = sorted({h for h in lowered if h and lowered.count(h) > 1})
+    if duplicates:
+        raise CaseSetError(table, f"line 1: the column {duplicates[0]!r} appears twice")
     if not rows:
         raise CaseSetError(table, "has no cases")
     image_col = _column(header, "image", "path", "file")
@@ -150,10 +224,14 @@ def load_case_set(folder: str | Path, csv_name: str | None = None) -> CaseSet:
     note_col = _column(header, "note", "notes", "teaching_note")
     box_col = _column(header, "boxes", "fracture_boxes_yolo", "box")
     cases: list[Case] = []
-    for number, row in enumerate(rows, start=2):
-        where = f"row {number}"
-        raw_path = (row.get(image_col) or "").strip()
-        label = (row.get(label_col) or "").strip().lower()
+    for line, row in rows:
+        where = f"line {line}"
+        if len(row) != len(header):
+            raise CaseSetError(
+                table, f"{where}: {len(row)} fields where the header has {len(header)}"
+            )
+        raw_path = row[image_col].strip()
+        label = row[label_col].strip().lower()
         if not raw_path:
             raise CaseSetError(table, f"{where}: no image")
         if label in _TRUE:
@@ -162,15 +240,13 @@ def load_case_set(folder: str | Path, csv_name: str | None = None) -> CaseSet:
             fractured = False
         else:
             raise CaseSetError(table, f"{where}: label {label!r} is neither fracture nor normal")
-        image = Path(raw_path)
-        image = image if image.is_absolute() else folder / image
-        if not image.is_file():
-            raise CaseSetError(table, f"{where}: image {raw_path} not found")
+        image = _inside(folder, raw_path, table, f"{where}: image {raw_path!r}")
+        _regular_file(image, table, f"{where}: image {raw_path}")
         try:
-            boxes = parse_boxes(row.get(box_col) or "") if box_col else []
+            boxes = parse_boxes(row[box_col]) if box_col is not None else []
         except ValueError as exc:
             raise CaseSetError(table, f"{where}: {exc}") from exc
-        note = (row.get(note_col) or "").strip() if note_col else ""
+        note = row[note_col].strip() if note_col is not None else ""
         cases.append(Case(image, fractured, note, tuple(boxes)))
     return CaseSet(folder, cases, title=folder.name)
 

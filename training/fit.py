@@ -570,6 +570,12 @@ def _merge_resume(cfg: FitConfig, explicit: set[str]) -> FitConfig:
         raise FitError(
             f"--resume cannot change {', '.join('--' + k.replace('_', '-') for k in changed)}; start a new run instead"
         )
+    if saved.schedule == "cosine" and "epochs" in explicit and cfg.epochs != saved.epochs:
+        # the cosine curve spans all epochs: a new count would bend the rest of it
+        raise FitError(
+            f"--resume cannot change --epochs of a cosine schedule (the run has {saved.epochs}); "
+            "start a new run instead"
+        )
     for k in explicit & RESUME_OVERRIDABLE:
         setattr(saved, k, getattr(cfg, k))
     saved.resume = True

@@ -110,3 +110,20 @@ def test_cosine_schedule_warms_up_then_decays_to_zero() -> None:
     assert no_warmup(0) == pytest.approx(1.0)
     step = lr_lambda(FitConfig(), total_steps=1000)  # the paper: per epoch, x0.1 every 10
     assert step(9) == pytest.approx(1.0) and step(10) == pytest.approx(0.1)
+
+
+def test_resume_refuses_to_bend_a_cosine_schedule(tmp_path) -> None:  # noqa: ANN001
+    from training.config import FitConfig
+    from training.fit import FitError, _merge_resume
+
+    out = tmp_path / "run"
+    out.mkdir()
+    FitConfig(out=str(out), schedule="cosine", epochs=7).save(out / "config.json")
+    with pytest.raises(FitError, match="cannot change --epochs of a cosine schedule"):
+        _merge_resume(FitConfig(out=str(out), epochs=9, resume=True), {"epochs", "out", "resume"})
+    same = _merge_resume(
+        FitConfig(out=str(out), epochs=7, resume=True), {"epochs", "out", "resume"}
+    )
+    assert same.epochs == 7 and same.resume
+    FitConfig(out=str(out), schedule="step", epochs=7).save(out / "config.json")
+    assert _merge_resume(FitConfig(out=str(out), epochs=9), {"epochs", "out"}).epochs == 9

@@ -176,7 +176,7 @@ def test_platt_fields_round_trip_and_default_for_old_cards(pad_bundle) -> None:
 @pytest.mark.parametrize("slope", [0.0, -0.5, float("nan")])
 def test_non_positive_platt_slope_is_refused(pad_bundle, tmp_path: Path, slope: float) -> None:
     card = dataclasses.replace(pad_bundle.card, platt_slope=slope)
-    assert any("platt_slope must be positive" in p for p in card.problems())
+    assert any("platt_slope must be a finite positive number" in p for p in card.problems())
     with pytest.raises(BundleError, match="platt_slope"):
         save_bundle(tmp_path / "bad.safetensors", pad_bundle.state_dict, card)
     assert dataclasses.replace(pad_bundle.card, platt_offset=-4.0).problems() == []

@@ -47,7 +47,7 @@ def test_shipped_bundle_predicts_the_sample_study(shipped) -> None:  # noqa: ANN
     from wristviewer.imaging import load_studies
 
     studies, skipped = load_studies([SAMPLE])
-    assert studies and not skipped
+    assert studies and not [s for s in skipped if not s.document]  # ATTRIBUTION.md etc. only
     predictor = Predictor([shipped], device="cpu", precision="fp32")
     assert not predictor.untrained
     for study in studies:

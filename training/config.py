@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from training.data import LAYOUTS
+
 
 def _f(default: Any, help: str, **kw: Any) -> Any:  # noqa: A002 - argparse's word
     return field(default=default, metadata={"help": help, **kw})
@@ -42,16 +44,7 @@ class FitConfig:
     layout: str = _f(
         "auto",
         "data layout",
-        choices=(
-            "auto",
-            "manifest",
-            "fracatlas-hand",
-            "fracatlas-other",
-            "fracatlas",
-            "mura",
-            "grazpedwri",
-            "folders",
-        ),
+        choices=("auto", *LAYOUTS),
     )
     extra_data: str | None = _f(
         None,

@@ -312,6 +312,11 @@ def evaluate(
         loaded, RadiographDataset([tuning[i] for i in pos_idx], cache), dev, batch_size
     )
     scale = heatmap_scale_from(cams_pos, heatmap_percentile)
+    # on the tuning fractures too: the figure a recipe choice (e.g. the box loss) is judged by
+    tuning_boxed = [k for k, i in enumerate(pos_idx) if tuning[i].boxes]
+    tuning_pointing = pointing_game(
+        loaded, [tuning[pos_idx[k]] for k in tuning_boxed], [cams_pos[k] for k in tuning_boxed]
+    )
     boxed = [r for r in test if r.label == 1 and r.boxes]
     pointing = pointing_game(
         loaded, boxed, raw_cams(loaded, RadiographDataset(boxed, cache), dev, batch_size)
@@ -396,6 +401,7 @@ def evaluate(
         "calibration": {"method": calibration, "slope": platt_slope, "offset": platt_offset},
         "control": control,
         "pointing_game": pointing,
+        "tuning_pointing_game": tuning_pointing,
         "nll_test": {
             "uncalibrated": st.binary_nll(s_y, s_logit),
             "temperature": st.binary_nll(s_y, s_logit, temperature),

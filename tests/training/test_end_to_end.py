@@ -41,6 +41,9 @@ def test_fit_evaluate_export_predict(
         "high_specificity",
     ]
     assert ev["split"]["may_leak"] and "no patient ID" in ev["split"]["warnings"][0]
+    # the pointing game on the tuning fractures too (what a recipe choice is judged by)
+    tp = ev["tuning_pointing_game"]
+    assert 0 <= tp["hits"] <= tp["n"] <= ev["data"]["tuning"]["fracture"]
     n_test = ev["data"]["test"]["images"]
     for m in ev["test_at_operating_points"].values():
         c = m["confusion"]

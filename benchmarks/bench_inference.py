@@ -51,6 +51,10 @@ sys.path.insert(0, str(REPO))
 WIDTH, HEIGHT = 550, 660
 FRACATLAS = REPO.parent / "shared" / "data" / "fracatlas-hand" / "images"
 PICKS = ("IMG0000016.jpg", "IMG0000019.jpg", "IMG0000020.jpg")
+#: issue 12's targets: predict within 10 % of the bare forward of the same precision, and our
+#: heatmap agreeing with grad-cam's (the grad-cam speed target depends on the CPU: see main)
+PREDICT_OVER_FORWARD_MAX = 1.1
+PEARSON_MIN = 0.99
 
 
 def peak_rss_mb() -> float:
@@ -291,6 +295,70 @@ def _bundles(work: Path, archs: list[str]) -> dict[str, Path]:
     return out
 
 
+def _measure_arch(
+    arch: str, bundle: Path, out: Path, args: argparse.Namespace, device, precision: str
+) -> dict[str, Any]:  # noqa: ANN001 - torch.device, imported lazily
+    """Speed, memory and grad-cam agreement of one architecture at ``precision`` (the one
+    ``auto`` chose); on the CPU the other precision beside it (fp32 when ``auto`` chose bf16,
+    a cold bf16 run when it chose fp32) with its accuracy against fp32."""
+    from numpy import load
+
+    b = [bundle]
+    speed = _spawn("speed", b, f"{arch}-speed", out, args.device, precision, args.repeats)
+    mem = _spawn("memory", b, f"{arch}-memory", out, args.device, precision, 1)
+    ref = _spawn("reference", b, f"{arch}-reference", out, args.device, precision, args.repeats)
+    ours, theirs = load(out / f"{arch}-memory.npz"), load(out / f"{arch}-reference.npz")
+    heat_r = [_pearson(ours["heat"][i], theirs["cam"][i]) for i in range(3)]
+    cam_r = [_pearson(ours["raw"][i], theirs["cam"][i]) for i in range(3)]
+    forward_s, predict_s = speed["best"]["forward"], speed["best"]["predict"]
+    entry: dict[str, Any] = {
+        "precision": speed["precision"],
+        "forward_s": forward_s,
+        "predict_s": predict_s,
+        "predict_over_forward": predict_s / forward_s,
+        "reference_gradcam_s": ref["best"]["reference"],
+        "predict_s_beside_reference": ref["best"]["predict"],
+        "reference_over_predict": ref["best"]["reference"] / ref["best"]["predict"],
+        "heatmap_pearson_vs_reference": min(heat_r),
+        "cam_pearson_vs_reference": min(cam_r),
+        "peak_rss_mb": mem["peak_rss_mb"],
+        "predict_split_s": speed["split"],
+        "predict_cold_s": mem["best"]["predict_cold"],
+        "speed_peak_rss_mb": speed["peak_rss_mb"],
+        "reference_peak_rss_mb": ref["peak_rss_mb"],
+        "all_times_s": {"speed": speed["times"], "reference": ref["times"]},
+        "grad_cam_stubbed_modules": ref.get("stubbed_modules", []),
+    }
+    if device.type != "cpu" or args.no_bf16:
+        return entry
+    if precision == "bf16":
+        # auto chose bf16: fp32 beside it (forward and predict), and bf16's accuracy against it
+        fp = _spawn("speed", b, f"{arch}-fp32-speed", out, args.device, "fp32", args.repeats)
+        fmem = _spawn("memory", b, f"{arch}-fp32-memory", out, args.device, "fp32", 1)
+        low, full = ours, load(out / f"{arch}-fp32-memory.npz")
+        entry["fp32"] = {
+            "forward_s": fp["best"]["forward"],
+            "predict_s": fp["best"]["predict"],
+            "predict_over_forward": fp["best"]["predict"] / fp["best"]["forward"],
+            "predict_cold_s": fmem["best"]["predict_cold"],
+            "peak_rss_mb": fmem["peak_rss_mb"],
+            "all_times_s": fp["times"],
+        }
+        entry["bf16_speedup_over_fp32"] = fp["best"]["predict"] / predict_s
+    elif precision == "fp32":
+        # auto chose fp32 (no native bf16): one cold bf16 run, to show why not
+        bf = _spawn("memory", b, f"{arch}-bf16", out, args.device, "bf16", 1)
+        low, full = load(out / f"{arch}-bf16.npz"), ours
+        entry["bf16_predict_cold_s"] = bf["best"]["predict_cold"]
+        entry["bf16_peak_rss_mb"] = bf["peak_rss_mb"]
+    else:
+        return entry
+    # the accuracy gate bf16 must meet (also a test on random-weight bundles)
+    entry["bf16_max_abs_prob_diff"] = float(abs(low["probs"] - full["probs"]).max())
+    entry["bf16_heatmap_pearson"] = min(_pearson(low["heat"][i], full["heat"][i]) for i in range(3))
+    return entry
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
@@ -343,48 +411,24 @@ def main(argv: list[str] | None = None) -> int:
         "repeats": args.repeats,
         "precision": precision,
     }
+    native_bf16 = cpu_info().native_bf16
+    # the grad-cam target: 6x where bf16 is native (our predict runs in bf16), 3x elsewhere
+    reference_target = 6.0 if device.type == "cpu" and native_bf16 else 3.0
+    results["targets"] = {
+        "predict_over_forward_max": PREDICT_OVER_FORWARD_MAX,
+        "reference_over_predict_min": reference_target,
+        "heatmap_pearson_min": PEARSON_MIN,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        load = __import__("numpy").load
         for arch in archs:
             sys.stderr.write(f"{arch}:\n")
-            b = [paths[arch]]
-            speed = _spawn("speed", b, f"{arch}-speed", out, args.device, precision, args.repeats)
-            mem = _spawn("memory", b, f"{arch}-memory", out, args.device, precision, 1)
-            ref = _spawn(
-                "reference", b, f"{arch}-reference", out, args.device, precision, args.repeats
-            )
-            ours, theirs = load(out / f"{arch}-memory.npz"), load(out / f"{arch}-reference.npz")
-            heat_r = [_pearson(ours["heat"][i], theirs["cam"][i]) for i in range(3)]
-            cam_r = [_pearson(ours["raw"][i], theirs["cam"][i]) for i in range(3)]
-            forward_s, predict_s = speed["best"]["forward"], speed["best"]["predict"]
-            entry: dict[str, Any] = {
-                "forward_s": forward_s,
-                "predict_s": predict_s,
-                "reference_gradcam_s": ref["best"]["reference"],
-                "heatmap_pearson_vs_reference": min(heat_r),
-                "cam_pearson_vs_reference": min(cam_r),
-                "peak_rss_mb": mem["peak_rss_mb"],
-                "precision": speed["precision"],
-                "predict_over_forward": predict_s / forward_s,
-                "reference_over_predict": ref["best"]["reference"] / ref["best"]["predict"],
-                "predict_s_beside_reference": ref["best"]["predict"],
-                "predict_split_s": speed["split"],
-                "predict_cold_s": mem["best"]["predict_cold"],
-                "speed_peak_rss_mb": speed["peak_rss_mb"],
-                "reference_peak_rss_mb": ref["peak_rss_mb"],
-                "all_times_s": {"speed": speed["times"], "reference": ref["times"]},
-                "grad_cam_stubbed_modules": ref.get("stubbed_modules", []),
+            entry = _measure_arch(arch, paths[arch], out, args, device, precision)
+            entry["targets_met"] = {
+                "predict_over_forward": entry["predict_over_forward"] <= PREDICT_OVER_FORWARD_MAX,
+                "reference_over_predict": entry["reference_over_predict"] >= reference_target,
+                "heatmap_pearson": entry["heatmap_pearson_vs_reference"] >= PEARSON_MIN,
             }
-            if device.type == "cpu" and not args.no_bf16 and precision == "fp32":
-                bf = _spawn("memory", b, f"{arch}-bf16", out, args.device, "bf16", 1)
-                low = load(out / f"{arch}-bf16.npz")
-                entry["bf16_predict_cold_s"] = bf["best"]["predict_cold"]
-                entry["bf16_max_abs_prob_diff"] = float(abs(low["probs"] - ours["probs"]).max())
-                entry["bf16_heatmap_pearson"] = min(
-                    _pearson(low["heat"][i], ours["heat"][i]) for i in range(3)
-                )
-                entry["bf16_peak_rss_mb"] = bf["peak_rss_mb"]
             results[arch] = entry
         if len(archs) == 2:
             sys.stderr.write("both models:\n")

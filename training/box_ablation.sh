@@ -6,10 +6,12 @@
 # (EPOCHS epochs of SAMPLES images, all at the low-resolution 0.7x input) so that both arms fit
 # one session side by side, one thread each. The decision reads the TUNING figures only: tuning
 # AUROC and the pointing game on the tuning fractures; the test figures are not looked at.
+# SEED (default 0) changes the split and the training seed together: a second seed is a replicate.
 # Resumable: run it again after an interruption. Run from the repository root after `make test`.
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
-OUT=${OUT:-runs/box-ablation}
+SEED=${SEED:-0}
+OUT=${OUT:-runs/box-ablation$([ "$SEED" = 0 ] || echo "-seed$SEED")}
 DATA=${DATA:-../shared/data}
 EPOCHS=${EPOCHS:-4}
 SAMPLES=${SAMPLES:-800}
@@ -24,7 +26,7 @@ arm() {  # arm NAME BOX_WEIGHT
     $PY -m training fit --preset cpu-scratch --arch densenet161 \
       --data "$DATA/fracatlas-hand" --extra-data "$DATA/fracatlas-other" \
       --out "$run" --epochs "$EPOCHS" --low-res-epochs "$EPOCHS" --epoch-samples "$SAMPLES" \
-      --box-loss-weight "$2" --threads "$THREADS" --workers 0 --seed 0 \
+      --box-loss-weight "$2" --threads "$THREADS" --workers 0 --seed "$SEED" \
       --cache-dir "$OUT/cache"
   fi
   $PY -m training evaluate "$run" --gallery 0

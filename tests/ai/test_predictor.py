@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from wristviewer.ai.cpu import cpu_info
+
 from tests.ai.helpers import make_radiograph, make_study
 from wristviewer.ai.bundle import ModelBundle, weights_sha256
 from wristviewer.ai.predictor import (
@@ -218,7 +220,8 @@ def test_cuda_and_mps_requests_fall_back_to_cpu_with_a_warning(densenet_bundle) 
     with pytest.warns(RuntimeWarning, match="CUDA"):
         predictor = Predictor([densenet_bundle], device="cuda")
     assert predictor.device.type == "cpu" and predictor.device_name == "CPU"
-    assert predictor.precision == "fp32"
+    # auto on the CPU it fell back to: bf16 only where this CPU has native bf16
+    assert predictor.precision == ("bf16" if cpu_info().native_bf16 else "fp32")
     with pytest.raises(ValueError, match="unknown device"):
         select_device("tpu")
 

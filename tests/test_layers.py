@@ -34,6 +34,11 @@ def test_imaging_needs_neither_torch_nor_qt() -> None:
     assert "cv2" in loaded
 
 
+def test_the_viewer_model_needs_neither_qt_nor_torch() -> None:
+    loaded = _top_level(_modules_after_import("import wristviewer.viewer"))
+    assert not loaded & {"torch", "torchvision", "PySide6", "pyqtgraph", "training"}
+
+
 @pytest.mark.parametrize("package", ["wristviewer.ai"])
 def test_ai_never_loads_qt(package: str) -> None:
     if not (REPO / package.replace(".", "/")).is_dir():

@@ -186,11 +186,9 @@ def export_report(
 
     Returns the worker (tests wait on it) or None when cancelled or nothing is open.
     """
-    from wristviewer.ui.workers import Worker
-
     study = window.state.current_study
     if study is None:
-        window.status_label.setText("Open a study before exporting a report.")
+        window.state.status.show("Open a study before exporting a report.")
         return None
     if include_identifiers is None:
         dialog = ExportReportDialog(window)
@@ -203,15 +201,23 @@ def export_report(
         )
         if not path:
             return None
-    visible = window.second_opinion.ai_visible(study.id)
-    analysis = window.state.current_analysis() if visible else None
-    session = window.second_opinion.session(study)
+    analysis = window.state.visible_analysis(study.id)  # the blind-read gate, as on screen
+    session = window.state.session(study)
     display = {
-        p.radiograph.path: p.displayed_image()
-        for p in window.panels
-        if p.display.rotation == 0 and not p.display.flip_horizontal and not p.display.flip_vertical
+        p.radiograph.path: p.displayed_image() for p in window.panels if p.display.untransformed
     }
-    worker = Worker(
+
+    def written(content: ReportContent) -> None:
+        try:
+            out = write_report(content, path)
+        except OSError as exc:
+            window.report_error("The report could not be written", exc)
+            return
+        window.last_report = out
+        window.state.status.show(f"Report written: {out}")
+        window.report_exported.emit(str(out))
+
+    return window.workers.submit(
         build_report_job,
         study,
         analysis,
@@ -219,43 +225,30 @@ def export_report(
         bool(include_identifiers),
         display,
         window.state.heatmap_opacity,
+        _connect={
+            "returned": written,
+            "errored": lambda exc: window.report_error("The report failed", exc),
+        },
     )
-
-    def written(content: ReportContent) -> None:
-        try:
-            out = write_report(content, path)
-        except OSError as exc:
-            window._report_error("The report could not be written", exc)
-            return
-        window.last_report = out
-        window.status_label.setText(f"Report written: {out}")
-        window.report_exported.emit(str(out))
-
-    worker.signals.returned.connect(written)
-    worker.signals.errored.connect(lambda exc: window._report_error("The report failed", exc))
-    window.workers.start(worker)
-    return worker
 
 
 def export_anonymised(window: Any, folder: str | Path | None = None) -> Any:
     """File ▸ Export anonymised study…: de-identify the current study into a folder (worker)."""
     from wristviewer.imaging.anonymise import anonymise_files
-    from wristviewer.ui.workers import Worker
 
     study = window.state.current_study
     if study is None:
-        window.status_label.setText("Open a study before exporting it.")
+        window.state.status.show("Open a study before exporting it.")
         return None
     if folder is None:
         folder = QFileDialog.getExistingDirectory(window, "Export anonymised study to…")
         if not folder:
             return None
-    worker = Worker(anonymise_files, [r.path for r in study.views], folder)
 
     def done(result: Any) -> None:
         window.last_anonymised = result
         text = f"{len(result.files)} file(s) anonymised into {folder}."
-        window.status_label.setText(
+        window.state.status.show(
             text + (f" {len(result.warnings)} warning(s)." if result.warnings else "")
         )
         if result.warnings and window.isVisible() and not window.quiet_errors:
@@ -267,9 +260,12 @@ def export_anonymised(window: Any, folder: str | Path | None = None) -> Any:
             ).open()
         window.anonymised_exported.emit(str(folder))
 
-    worker.signals.returned.connect(done)
-    worker.signals.errored.connect(
-        lambda exc: window._report_error("The anonymised export failed", exc)
+    return window.workers.submit(
+        anonymise_files,
+        [r.path for r in study.views],
+        folder,
+        _connect={
+            "returned": done,
+            "errored": lambda exc: window.report_error("The anonymised export failed", exc),
+        },
     )
-    window.workers.start(worker)
-    return worker

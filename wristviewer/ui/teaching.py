@@ -28,9 +28,10 @@ from PySide6.QtWidgets import (
 )
 
 from wristviewer.imaging import ClaheSettings, Radiograph, Study, apply_clahe
-from wristviewer.ui.state import ViewerState
+from wristviewer.ui.jobs import predict_job
 from wristviewer.ui.view_panel import ViewPanel, display_rect
 from wristviewer.ui.workers import Worker, WorkerPool
+from wristviewer.viewer import ViewerState
 from wristviewer.workflow.blind_read import Read
 from wristviewer.workflow.teaching import CaseSet, QuizAnswer, QuizScore, score_text
 
@@ -155,13 +156,17 @@ class TeachingWindow(QMainWindow):
         self.prev_button.setEnabled(index > 0)
         self.next_button.setEnabled(index < len(self.case_set.cases) - 1)
         case = self.case_set.cases[index]
-        worker = Worker(load_case_job, case.image, self._state.clahe)
-        worker.signals.returned.connect(lambda result, i=index: self._on_case_loaded(i, result))
-        worker.signals.errored.connect(
-            lambda exc: self.truth_label.setText(f"This case could not be opened: {exc}")
+        return self._workers.submit(
+            load_case_job,
+            case.image,
+            self._state.clahe,
+            _connect={
+                "returned": lambda result, i=index: self._on_case_loaded(i, result),
+                "errored": lambda exc: self.truth_label.setText(
+                    f"This case could not be opened: {exc}"
+                ),
+            },
         )
-        self._workers.start(worker)
-        return worker
 
     def _on_case_loaded(self, index: int, result: tuple[Radiograph, Any]) -> None:
         if index != self.index:
@@ -254,19 +259,21 @@ class TeachingWindow(QMainWindow):
     def _run_ai(self, index: int, radiograph: Radiograph) -> None:
         if not self.model_spec or index in self.ai_results or index in self._ai_busy:
             return
-        from wristviewer.ui.main_window import predict_job
-
         self._ai_busy.add(index)
         study = Study(id=f"case-{index}", views=[radiograph])
-        worker = Worker(
-            predict_job, self._predictors, self.model_spec, self.device, study, controls=True
+        self._workers.submit(
+            predict_job,
+            self._predictors,
+            self.model_spec,
+            self.device,
+            study,
+            _controls=True,
+            _connect={
+                "returned": lambda result, i=index: self._on_ai(i, result),
+                "errored": lambda exc: self.ai_label.setText(f"The AI could not run: {exc}"),
+                "finished": lambda i=index: self._ai_busy.discard(i),
+            },
         )
-        worker.signals.returned.connect(lambda result, i=index: self._on_ai(i, result))
-        worker.signals.errored.connect(
-            lambda exc: self.ai_label.setText(f"The AI could not run: {exc}")
-        )
-        worker.signals.finished.connect(lambda i=index: self._ai_busy.discard(i))
-        self._workers.start(worker)
 
     def _on_ai(self, index: int, result: tuple[Any, Any, Any]) -> None:
         _predictor, _cards, prediction = result

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from wristviewer.ai.heatmap import HEATMAP_FLOOR
 from wristviewer.imaging import Radiograph, View, Window, apply_window
-from wristviewer.ui.state import DisplayState, ViewerState
+from wristviewer.viewer import DisplayState, ViewerState
 
 VIEW_LABELS: dict[View, str] = {
     View.PA: "PA",

@@ -55,6 +55,43 @@ def _training_line(training: dict[str, Any]) -> str | None:
     return "Training data: " + ("; ".join(parts[:4]) if parts else "see model card")
 
 
+def _control_line(metrics: dict[str, Any]) -> str | None:
+    """The pixel-free control's AUROC with the paired DeLong p against the model."""
+    control = metrics.get("control")
+    if not isinstance(control, dict):
+        return None
+    c_auc = _value_ci(control.get("auroc"))
+    diff = control.get("model_minus_control", {})
+    p = diff.get("p_value") if isinstance(diff, dict) else None
+    p_text = f", paired DeLong p = {p:.3g}" if isinstance(p, int | float) else ""
+    return f"Pixel-free control (file size, shape, view flags): {c_auc}{p_text}" if c_auc else None
+
+
+def _operating_point_line(card: Any, metrics: dict[str, Any]) -> str | None:
+    """Sensitivity and specificity at the Youden threshold: the test figures when the card
+    has them, else the tuning ones, labelled so."""
+    youden = None
+    for op in getattr(card, "operating_points", []) or []:
+        if op.name == "youden":
+            youden = op
+    if youden is None:
+        return None
+    at_test = metrics.get("youden") if isinstance(metrics.get("youden"), dict) else None
+    if at_test:
+        sens = _value_ci(at_test.get("sensitivity"), percent=True) or "n/a"
+        spec = _value_ci(at_test.get("specificity"), percent=True) or "n/a"
+        return (
+            f"At threshold {youden.threshold:.3f} (chosen on the tuning set), test: "
+            f"sensitivity {sens}, specificity {spec}"
+        )
+    sens = "n/a" if youden.sensitivity is None else f"{100 * youden.sensitivity:.0f}%"
+    spec = "n/a" if youden.specificity is None else f"{100 * youden.specificity:.0f}%"
+    return (
+        f"At threshold {youden.threshold:.3f}: tuning-set sensitivity {sens}, "
+        f"specificity {spec} (no test figures in the card)"
+    )
+
+
 def card_summary(card: Any) -> str:
     """One paragraph (HTML) from a ModelCard, as the card says it: name, input size, training
     data, the **test** AUROC with its CI beside the pixel-free control, the **test**
@@ -78,33 +115,9 @@ def card_summary(card: Any) -> str:
     n_test = f" on {test['images']} test images" if test.get("images") else ""
     auroc = _value_ci(metrics.get("auroc"))
     lines.append(f"Test AUROC {auroc}{n_test}" if auroc else "AUROC: not reported")
-    control = metrics.get("control")
-    if isinstance(control, dict):
-        c_auc = _value_ci(control.get("auroc"))
-        diff = control.get("model_minus_control", {})
-        p = diff.get("p_value") if isinstance(diff, dict) else None
-        p_text = f", paired DeLong p = {p:.3g}" if isinstance(p, int | float) else ""
-        if c_auc:
-            lines.append(f"Pixel-free control (file size, shape, view flags): {c_auc}{p_text}")
-    youden = None
-    for op in getattr(card, "operating_points", []) or []:
-        if op.name == "youden":
-            youden = op
-    at_test = metrics.get("youden") if isinstance(metrics.get("youden"), dict) else None
-    if youden is not None and at_test:
-        sens = _value_ci(at_test.get("sensitivity"), percent=True) or "n/a"
-        spec = _value_ci(at_test.get("specificity"), percent=True) or "n/a"
-        lines.append(
-            f"At threshold {youden.threshold:.3f} (chosen on the tuning set), test: "
-            f"sensitivity {sens}, specificity {spec}"
-        )
-    elif youden is not None:
-        sens = "n/a" if youden.sensitivity is None else f"{100 * youden.sensitivity:.0f}%"
-        spec = "n/a" if youden.specificity is None else f"{100 * youden.specificity:.0f}%"
-        lines.append(
-            f"At threshold {youden.threshold:.3f}: tuning-set sensitivity {sens}, "
-            f"specificity {spec} (no test figures in the card)"
-        )
+    lines.extend(
+        line for line in (_control_line(metrics), _operating_point_line(card, metrics)) if line
+    )
     pointing = metrics.get("pointing_game")
     if isinstance(pointing, dict) and pointing.get("n"):
         lines.append(

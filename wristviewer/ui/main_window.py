@@ -19,7 +19,6 @@ from typing import Any
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -43,6 +42,7 @@ from wristviewer.ui.results_panel import ResultsPanel
 from wristviewer.ui.second_opinion import SecondOpinionController
 from wristviewer.ui.settings import ViewerSettings, anonymous
 from wristviewer.ui.status_bar import StatusBarView
+from wristviewer.ui.study_selector import StudySelector
 from wristviewer.ui.view_panel import ViewPanel
 from wristviewer.ui.views_grid import ViewsGrid
 from wristviewer.ui.workers import Worker, WorkerPool
@@ -99,10 +99,7 @@ class MainWindow(window_dialogs.WindowDialogs, QMainWindow):
 
     # construction -----------------------------------------------------------------------
     def _build_widgets(self) -> None:
-        self.study_combo = QComboBox()
-        self.study_combo.setMinimumWidth(320)
-        self.study_combo.setToolTip("Studies in what was opened (Page Up / Page Down)")
-        self.study_combo.currentIndexChanged.connect(self.state.set_current)
+        self.study_combo = StudySelector(self.state)
         top = QHBoxLayout()
         top.setContentsMargins(6, 4, 6, 0)
         top.addWidget(QLabel("Study:"))
@@ -172,7 +169,6 @@ class MainWindow(window_dialogs.WindowDialogs, QMainWindow):
 
     def _connect_state(self) -> None:
         s = self.state
-        s.studies_changed.connect(self._on_studies_changed)
         s.current_changed.connect(self._on_current_changed)
         s.views_reordered.connect(self._on_views_reordered)
         s.heatmap_changed.connect(self._on_heatmap_changed)
@@ -259,18 +255,7 @@ class MainWindow(window_dialogs.WindowDialogs, QMainWindow):
         self._update_busy()
 
     # studies and views --------------------------------------------------------------------
-    def _on_studies_changed(self) -> None:
-        self.study_combo.blockSignals(True)
-        self.study_combo.clear()
-        for i, study in enumerate(self.state.studies):
-            self.study_combo.addItem(_study_title(i, study))
-        self.study_combo.blockSignals(False)
-        self.study_combo.setEnabled(bool(self.state.studies))
-
     def _on_current_changed(self, index: int) -> None:
-        self.study_combo.blockSignals(True)
-        self.study_combo.setCurrentIndex(index)
-        self.study_combo.blockSignals(False)
         self.views.rebuild(self.enhance.enhanced)
         study = self.state.current_study
         if study is not None:
@@ -283,9 +268,6 @@ class MainWindow(window_dialogs.WindowDialogs, QMainWindow):
     def _on_views_reordered(self, study: Study) -> None:
         if study is self.state.current_study:
             self.views.rebuild(self.enhance.enhanced)
-        i = self.state.studies.index(study) if study in self.state.studies else -1
-        if i >= 0:
-            self.study_combo.setItemText(i, _study_title(i, study))
 
     def _on_active_changed(self, panel: ViewPanel) -> None:
         self.info_label.setText(image_info(panel.radiograph))
@@ -412,10 +394,3 @@ class MainWindow(window_dialogs.WindowDialogs, QMainWindow):
             "views": [anonymous(p.radiograph.path) for p in self.panels],
             "skipped": len(self.state.skipped),
         }
-
-
-def _study_title(index: int, study: Study) -> str:
-    first = study.views[0].path if study.views else None
-    where = first.parent.name if first is not None else study.id
-    views = ", ".join(v.view.value for v in study.views)
-    return f"{index + 1}. {where} — {len(study.views)} view(s): {views}"

@@ -36,14 +36,7 @@ class ReadPanel(QGroupBox):
         super().__init__("Your read", parent)
         self._controller = controller
         self._shown_study_id: str | None = None
-        self.read_buttons: dict[Read, QRadioButton] = {}
-        self._group = QButtonGroup(self)
-        row = QHBoxLayout()
-        for read in Read:
-            button = QRadioButton(read.label)
-            self._group.addButton(button)
-            self.read_buttons[read] = button
-            row.addWidget(button)
+        row = self._build_read_row()
         self.note_edit = QLineEdit()
         self.note_edit.setPlaceholderText("Optional note (no patient names)")
         self.note_edit.setMaxLength(500)
@@ -57,13 +50,7 @@ class ReadPanel(QGroupBox):
         self.agreement_label.setWordWrap(True)
         self.agreement_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.decision_label = QLabel("Final decision:")
-        self.decision_buttons: dict[Read, QPushButton] = {}
-        decision_row = QHBoxLayout()
-        for read in Read:
-            button = QPushButton(read.label)
-            button.clicked.connect(lambda _=False, r=read: self._controller.decide(r))
-            self.decision_buttons[read] = button
-            decision_row.addWidget(button)
+        decision_row = self._build_decision_row()
         self.audit_label = QLabel("")
         self.audit_label.setWordWrap(True)
         self.audit_label.setStyleSheet("color:#b26a00; font-size: 11px;")
@@ -86,6 +73,29 @@ class ReadPanel(QGroupBox):
         controller.state.current_changed.connect(lambda _i: self.refresh())
         controller.audit_failed.connect(self._on_audit_failed)
         self.refresh()
+
+    def _build_read_row(self) -> QHBoxLayout:
+        """Fracture / No fracture / Unsure, one of them (radio buttons)."""
+        self.read_buttons: dict[Read, QRadioButton] = {}
+        self._group = QButtonGroup(self)
+        row = QHBoxLayout()
+        for read in Read:
+            button = QRadioButton(read.label)
+            self._group.addButton(button)
+            self.read_buttons[read] = button
+            row.addWidget(button)
+        return row
+
+    def _build_decision_row(self) -> QHBoxLayout:
+        """The final decision: one button per answer, recorded when clicked."""
+        self.decision_buttons: dict[Read, QPushButton] = {}
+        row = QHBoxLayout()
+        for read in Read:
+            button = QPushButton(read.label)
+            button.clicked.connect(lambda _=False, r=read: self._controller.decide(r))
+            self.decision_buttons[read] = button
+            row.addWidget(button)
+        return row
 
     def chosen_read(self) -> Read | None:
         for read, button in self.read_buttons.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QMarginsF, QSizeF, QUrl
@@ -37,6 +37,10 @@ from PySide6.QtWidgets import (
 )
 
 from wristviewer.workflow.report import ReportContent
+
+if TYPE_CHECKING:
+    from wristviewer.ui.main_window import MainWindow
+    from wristviewer.ui.workers import Worker
 
 log = logging.getLogger(__name__)
 
@@ -179,17 +183,10 @@ def build_report_job(
     )
 
 
-def export_report(
-    window: Any, path: str | Path | None = None, include_identifiers: bool | None = None
-) -> Any:
-    """File ▸ Export report…: ask (unless given), gather in a worker, write PDF/PNG.
-
-    Returns the worker (tests wait on it) or None when cancelled or nothing is open.
-    """
-    study = window.state.current_study
-    if study is None:
-        window.state.status.show("Open a study before exporting a report.")
-        return None
+def _ask_for_report(
+    window: MainWindow, path: str | Path | None, include_identifiers: bool | None
+) -> tuple[str | Path, bool] | None:
+    """Whether to name the patient, and the file, asked unless given; None when cancelled."""
     if include_identifiers is None:
         dialog = ExportReportDialog(window)
         if dialog.exec() != QDialog.DialogCode.Accepted:
@@ -201,6 +198,26 @@ def export_report(
         )
         if not path:
             return None
+    return path, bool(include_identifiers)
+
+
+def export_report(
+    window: MainWindow,
+    path: str | Path | None = None,
+    include_identifiers: bool | None = None,
+) -> Worker | None:
+    """File ▸ Export report…: ask (unless given), gather in a worker, write PDF/PNG.
+
+    Returns the worker (tests wait on it) or None when cancelled or nothing is open.
+    """
+    study = window.state.current_study
+    if study is None:
+        window.state.status.show("Open a study before exporting a report.")
+        return None
+    asked = _ask_for_report(window, path, include_identifiers)
+    if asked is None:
+        return None
+    path, include_identifiers = asked
     analysis = window.state.visible_analysis(study.id)  # the blind-read gate, as on screen
     session = window.state.session(study)
     display = {
@@ -222,7 +239,7 @@ def export_report(
         study,
         analysis,
         session,
-        bool(include_identifiers),
+        include_identifiers,
         display,
         window.state.heatmap_opacity,
         _connect={
@@ -232,7 +249,7 @@ def export_report(
     )
 
 
-def export_anonymised(window: Any, folder: str | Path | None = None) -> Any:
+def export_anonymised(window: MainWindow, folder: str | Path | None = None) -> Worker | None:
     """File ▸ Export anonymised study…: de-identify the current study into a folder (worker)."""
     from wristviewer.imaging.anonymise import anonymise_files
 

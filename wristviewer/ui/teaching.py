@@ -49,6 +49,12 @@ def load_case_job(path: Path, clahe: ClaheSettings) -> tuple[Radiograph, Any]:
     return radiograph, apply_clahe(radiograph.pixels, clahe, radiograph.bits_stored)
 
 
+def _wrapped(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
 class TeachingWindow(QMainWindow):
     """The quiz over ``case_set``. ``model_spec`` (e.g. "densenet161") enables the AI.
 
@@ -85,6 +91,12 @@ class TeachingWindow(QMainWindow):
 
         self.setWindowTitle(f"Teaching quiz — {len(case_set.cases)} cases")  # no folder name
         self.resize(1100, 850)
+        self.setCentralWidget(self._build_central())
+        self._add_shortcuts()
+        if case_set.cases:
+            self.show_case(0)
+
+    def _build_central(self) -> QWidget:
         self.case_label = QLabel("")
         self.case_label.setStyleSheet("font-weight: bold;")
         self.image_host = QVBoxLayout()
@@ -95,14 +107,21 @@ class TeachingWindow(QMainWindow):
             button.clicked.connect(lambda _=False, r=read: self.answer(r))
             self.answer_buttons[read] = button
             answers.addWidget(button)
-        self.truth_label = QLabel("")
-        self.truth_label.setWordWrap(True)
-        self.ai_label = QLabel("")
-        self.ai_label.setWordWrap(True)
-        self.note_label = QLabel("")
-        self.note_label.setWordWrap(True)
-        self.score_label = QLabel(score_text(self.score))
-        self.score_label.setWordWrap(True)
+        self.truth_label = _wrapped()
+        self.ai_label = _wrapped()
+        self.note_label = _wrapped()
+        self.score_label = _wrapped(score_text(self.score))
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.case_label)
+        layout.addLayout(self.image_host, 1)
+        layout.addLayout(answers)
+        for label in (self.truth_label, self.note_label, self.ai_label, self.score_label):
+            layout.addWidget(label)
+        layout.addLayout(self._build_nav())
+        return central
+
+    def _build_nav(self) -> QHBoxLayout:
         nav = QHBoxLayout()
         self.prev_button = QPushButton("◀ Previous")
         self.next_button = QPushButton("Next ▶")
@@ -114,18 +133,9 @@ class TeachingWindow(QMainWindow):
         nav.addWidget(self.next_button)
         nav.addStretch(1)
         nav.addWidget(self.presenter_button)
+        return nav
 
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.addWidget(self.case_label)
-        layout.addLayout(self.image_host, 1)
-        layout.addLayout(answers)
-        layout.addWidget(self.truth_label)
-        layout.addWidget(self.note_label)
-        layout.addWidget(self.ai_label)
-        layout.addWidget(self.score_label)
-        layout.addLayout(nav)
-        self.setCentralWidget(central)
+    def _add_shortcuts(self) -> None:
         for key, slot in (
             ("F", lambda: self.answer(Read.FRACTURE)),
             ("N", lambda: self.answer(Read.NO_FRACTURE)),
@@ -138,8 +148,6 @@ class TeachingWindow(QMainWindow):
             action.setShortcut(QKeySequence(key))
             action.triggered.connect(slot)
             self.addAction(action)
-        if case_set.cases:
-            self.show_case(0)
 
     # navigation ---------------------------------------------------------------------------
     def show_case(self, index: int) -> Worker | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
@@ -193,8 +194,15 @@ class WorkerPool:
             worker.cancel()
 
     def wait_all(self, timeout_s: float) -> bool:
-        """Cancel nothing; wait up to ``timeout_s`` for every started job (shutdown)."""
-        return all(w.wait(timeout_s) for w in list(self._active))
+        """Cancel nothing; wait up to ``timeout_s`` for every started job (shutdown).
+
+        A job is done before its thread has emitted ``finished`` and left ``run``; the pool's
+        threads are waited for too, so that nothing is deleted under a thread still emitting.
+        """
+        deadline = time.monotonic() + timeout_s
+        jobs_done = all(w.wait(timeout_s) for w in list(self._active))
+        remaining_ms = max(0, round((deadline - time.monotonic()) * 1000))
+        return self._pool.waitForDone(remaining_ms) and jobs_done
 
 
 class LatestRequestRunner:

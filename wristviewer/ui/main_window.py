@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wristviewer.ai.card import ModelCard
+from wristviewer.ai.registry import BUNDLE_SUFFIX, bundle_files_present, ensemble_members
 from wristviewer.imaging import ClaheSettings, Radiograph, SkippedFile, Study, apply_clahe
-from wristviewer.paths import bundled_models_dir, user_models_dir
 from wristviewer.ui import dialogs
 from wristviewer.ui.panels import ClahePanel, ResultsPanel
 from wristviewer.ui.second_opinion import AuditLogDialog, ReadPanel, SecondOpinionController
@@ -42,18 +43,14 @@ from wristviewer.ui.state import WINDOW_PRESETS, Analysis, ViewerState
 from wristviewer.ui.view_panel import ViewPanel
 from wristviewer.ui.workers import JobCancelled, LatestRequestRunner, Worker, WorkerPool
 
+if TYPE_CHECKING:  # the jobs import these in their worker; torch stays out of start-up
+    from wristviewer.ai.predictor import Predictor
+    from wristviewer.ai.registry import InstallResult
+    from wristviewer.ai.results import StudyPrediction
+
 log = logging.getLogger(__name__)
 
-BUNDLE_SUFFIX = ".safetensors"
 ENHANCED_CACHE_MAX = 12  # CLAHE outputs kept for quick study switching
-
-
-def bundle_files_present() -> bool:
-    """Whether any bundle file exists (a cheap look that needs no torch)."""
-    for folder in (bundled_models_dir(), user_models_dir()):
-        if folder.is_dir() and any(folder.glob(f"*{BUNDLE_SUFFIX}")):
-            return True
-    return False
 
 
 # jobs (run in workers) -------------------------------------------------------------------
@@ -80,29 +77,26 @@ def clahe_job(
     return settings, out, time.perf_counter() - start
 
 
-def find_models_job() -> tuple[list[str], dict[str, Any], list[str]]:
+def find_models_job() -> tuple[list[str], dict[str, ModelCard], list[str]]:
     """Installed bundles: the model choices offered, the card the registry will prefer for
-    each architecture (trained over untrained), and a sentence per unusable file."""
-    from wristviewer.ai.registry import find_bundles
+    each architecture, and a sentence per unusable file. The installed bundles may have
+    changed, so the loaded models are forgotten."""
+    from wristviewer.ai.predictor import clear_model_cache
+    from wristviewer.ai.registry import find_bundles, model_choices, preferred_cards
     from wristviewer.text import printable
 
-    cards: dict[str, Any] = {}
-    problems: list[str] = []
-    for entry in find_bundles():
-        card = entry.card
-        if card is None:
-            problems.append(f"{printable(entry.path)}: unusable: {printable(entry.error or '')}")
-            continue
-        best = cards.get(card.arch)
-        if best is None or (best.untrained and not card.untrained):
-            cards[card.arch] = card
-    specs = [arch for arch in ("densenet161", "resnet152") if arch in cards]
-    if len(specs) == 2:
-        specs.append("ensemble")
-    return specs, cards, problems
+    entries = find_bundles()
+    problems = [
+        f"{printable(e.path)}: unusable: {printable(e.error or '')}"
+        for e in entries
+        if e.card is None
+    ]
+    cards = preferred_cards(entries)
+    clear_model_cache()
+    return model_choices(cards), cards, problems
 
 
-def install_job(path: str) -> Any:
+def install_job(path: str) -> InstallResult:
     """Install a bundle; returns the registry's ``InstallResult``."""
     from wristviewer.ai.registry import install_bundle
 
@@ -110,30 +104,24 @@ def install_job(path: str) -> Any:
 
 
 def predict_job(
-    cache: dict[tuple[str, str], Any],
     spec: str,
     device: str,
     study: Study,
     *,
     progress: Callable[[float], None],
     cancelled: Callable[[], bool],
-) -> tuple[Any, Any]:
+) -> tuple[Predictor, list[ModelCard], StudyPrediction]:
     """Load (or reuse) the predictor for ``spec`` on ``device`` and analyse ``study``.
 
-    Returns (predictor, model cards, StudyPrediction). The first 10 % of progress is loading.
+    The models come from the AI layer's one model cache (``MODEL_CACHE``: one model set in
+    memory at a time). Returns (predictor, model cards, prediction). The first 10 % of
+    progress is loading.
     """
-    from wristviewer.ai.predictor import PredictionCancelled, Predictor
-    from wristviewer.ai.registry import resolve_models
+    from wristviewer.ai.predictor import MODEL_CACHE, PredictionCancelled
 
-    key = (spec, device)
-    loaded = cache.get(key)
-    if loaded is None:
-        progress(0.02)
-        bundles = resolve_models(spec)
-        loaded = (Predictor(bundles, device=device), [b.card for b in bundles])
-        cache.clear()  # one model set in memory at a time
-        cache[key] = loaded
-    predictor, cards = loaded
+    progress(0.02)
+    predictor = MODEL_CACHE.predictor(spec, device)
+    cards = predictor.cards
     if cancelled():
         raise JobCancelled("inference")
     progress(0.1)
@@ -187,10 +175,9 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self.last_clahe_seconds: float | None = None
         self.model_specs: list[str] | None = None
-        self.model_cards: dict[str, Any] = {}
+        self.model_cards: dict[str, ModelCard] = {}
         self._enhanced: dict[Path, np.ndarray] = {}
         self._enhanced_settings: ClaheSettings | None = None
-        self._predictors: dict[tuple[str, str], Any] = {}
         self._ai_worker: Worker | None = None
         self._load_worker: Worker | None = None
         self._ai_study_id: str | None = None
@@ -694,7 +681,6 @@ class MainWindow(QMainWindow):
             self.status_label.setText(f"{len(problems)} model file(s) unusable: {problems[0]}")
         self.model_specs = specs
         self.model_cards = cards
-        self._predictors.clear()
         chosen = (
             self.settings.model if self.settings.model in specs else (specs[0] if specs else None)
         )
@@ -716,10 +702,8 @@ class MainWindow(QMainWindow):
             self.run_analysis()
 
     def _show_model_warning(self, spec: str) -> None:
-        archs = ["densenet161", "resnet152"] if spec == "ensemble" else [spec]
-        self.results_panel.set_untrained(
-            any(getattr(self.model_cards.get(a), "untrained", False) for a in archs)
-        )
+        cards = [self.model_cards.get(a) for a in ensemble_members(spec)]
+        self.results_panel.set_untrained(any(c is not None and c.untrained for c in cards))
 
     def _on_model_chosen(self, spec: str) -> None:
         self.settings.model = spec
@@ -727,7 +711,6 @@ class MainWindow(QMainWindow):
 
     def _on_device_chosen(self, device: str) -> None:
         self.settings.device = device
-        self._predictors.clear()
 
     def _on_auto_run_toggled(self, on: bool) -> None:
         self.settings.auto_run = on
@@ -743,9 +726,7 @@ class MainWindow(QMainWindow):
             "AI run: model %s, device %s, %d view(s)", spec, self.settings.device, len(study.views)
         )
         snapshot = Study(id=study.id, views=list(study.views))  # the GUI may re-sort the original
-        worker = Worker(
-            predict_job, self._predictors, spec, self.settings.device, snapshot, controls=True
-        )
+        worker = Worker(predict_job, spec, self.settings.device, snapshot, controls=True)
         worker.signals.progress.connect(self.results_panel.set_progress)
         worker.signals.returned.connect(self._on_prediction)
         worker.signals.errored.connect(self._on_prediction_error)
@@ -769,18 +750,16 @@ class MainWindow(QMainWindow):
             self._ai_worker.cancel()
             self.results_panel.set_running(True, "Cancelling…")
 
-    def _on_prediction(self, result: tuple[Any, list[Any], Any]) -> None:
+    def _on_prediction(self, result: tuple[Predictor, list[ModelCard], StudyPrediction]) -> None:
         predictor, cards, prediction = result
-        self.results_panel.set_untrained(any(getattr(c, "untrained", False) for c in cards))
-        device = getattr(predictor, "device_name", "?")
+        self.results_panel.set_untrained(any(c.untrained for c in cards))
         self.results_panel.set_device_in_use(
-            device,
-            getattr(predictor, "precision", None),
-            getattr(predictor, "precision_reason", None),
+            predictor.device_name, predictor.precision, predictor.precision_reason
         )
-        log.info("AI result: %d view(s) on %s", len(prediction.views), device)
+        log.info("AI result: %d view(s) on %s", len(prediction.views), predictor.device_name)
         self.state.set_analysis(
-            self._ai_study_id or prediction.study_id, Analysis(prediction, cards, device)
+            self._ai_study_id or prediction.study_id,
+            Analysis(prediction, cards, predictor.device_name),
         )
         self.results_panel.set_running(False, "")
         self.analysis_finished.emit(True)

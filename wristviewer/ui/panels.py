@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wristviewer.ai.card import ModelCard
 from wristviewer.ai.heatmap import HEATMAP_FLOOR
+from wristviewer.ai.registry import model_label
 from wristviewer.imaging import ClaheSettings
 from wristviewer.text import printable
 from wristviewer.ui.state import Analysis, ViewerState
@@ -41,11 +43,6 @@ NO_MODEL_TEXT = (
     "To build one, train and export it with the <code>training</code> package: "
     "<code>python -m training export …</code>"
 )
-MODEL_LABELS = {
-    "densenet161": "DenseNet-161",
-    "resnet152": "ResNet-152",
-    "ensemble": "Both (DenseNet-161 + ResNet-152)",
-}
 
 
 class ClahePanel(QGroupBox):
@@ -264,7 +261,7 @@ class ResultsPanel(QGroupBox):
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         for spec in specs or []:
-            self.model_combo.addItem(MODEL_LABELS.get(spec, spec), spec)
+            self.model_combo.addItem(model_label(spec), spec)
         index = self.model_combo.findData(chosen) if chosen else -1
         self.model_combo.setCurrentIndex(index if index >= 0 else (0 if specs else -1))
         self.model_combo.blockSignals(False)
@@ -329,7 +326,7 @@ class ResultsPanel(QGroupBox):
             self.card_label.setText("")
             return
         p = analysis.prediction
-        self.set_untrained(any(getattr(c, "untrained", False) for c in analysis.cards))
+        self.set_untrained(any(c.untrained for c in analysis.cards))
         if p.suspected:
             self.verdict_label.setText("Fracture suspected")
             self.verdict_label.setStyleSheet("font-size: 15px; font-weight: bold; color: #c62828;")
@@ -397,25 +394,24 @@ def _training_line(training: dict[str, Any]) -> str | None:
     return "Training data: " + ("; ".join(parts[:4]) if parts else "see model card")
 
 
-def card_summary(card: Any) -> str:
+def card_summary(card: ModelCard) -> str:
     """One paragraph (HTML) from a ModelCard, as the card says it: name, input size, training
     data, the **test** AUROC with its CI beside the pixel-free control, the **test**
     sensitivity and specificity at the operating threshold (tuning figures only when no test
     figures exist, and labelled so), where the heatmap points, and the data caveats. Every
     text from the card is shown clean (no control or bidi characters) and HTML-escaped."""
     name, version = html.escape(printable(card.name)), html.escape(printable(card.version))
-    arch = html.escape(MODEL_LABELS.get(card.arch, card.arch))
+    arch = html.escape(model_label(card.arch))
     lines = [f"<b>{name}</b> ({arch}, v{version})"]
-    recipe = getattr(card, "recipe", None)
-    if recipe is not None:
-        how = "aspect kept, padded" if getattr(recipe, "resize", "") == "pad" else "stretched"
-        lines.append(f"Input {recipe.input_width}×{recipe.input_height} px ({how})")
-    training = getattr(card, "training_data", {}) or {}
+    recipe = card.recipe
+    how = "aspect kept, padded" if recipe.resize == "pad" else "stretched"
+    lines.append(f"Input {recipe.input_width}×{recipe.input_height} px ({how})")
+    training = card.training_data or {}
     if training:
         line = _training_line(training)
         if line:
             lines.append(line)
-    metrics = getattr(card, "metrics", {}) or {}
+    metrics = card.metrics or {}
     test = training.get("test") if isinstance(training.get("test"), dict) else {}
     n_test = f" on {test['images']} test images" if test.get("images") else ""
     auroc = _value_ci(metrics.get("auroc"))
@@ -429,7 +425,7 @@ def card_summary(card: Any) -> str:
         if c_auc:
             lines.append(f"Pixel-free control (file size, shape, view flags): {c_auc}{p_text}")
     youden = None
-    for op in getattr(card, "operating_points", []) or []:
+    for op in card.operating_points:
         if op.name == "youden":
             youden = op
     at_test = metrics.get("youden") if isinstance(metrics.get("youden"), dict) else None
@@ -456,7 +452,7 @@ def card_summary(card: Any) -> str:
     caveats = training.get("caveats")
     if isinstance(caveats, str) and caveats:
         lines.append(f"<i>{html.escape(printable(caveats, limit=600))}</i>")
-    if getattr(card, "untrained", False):
+    if card.untrained:
         lines.append(
             "<span style='color:#c62828'><b>Untrained (random weights): for testing only.</b></span>"
         )

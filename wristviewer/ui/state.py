@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from wristviewer.ai.card import ModelCard
+from wristviewer.ai.results import StudyPrediction, ViewPrediction
 from wristviewer.imaging import ClaheSettings, Radiograph, SkippedFile, Study, View, Window
 
 Callback = Callable[..., Any]
@@ -91,15 +93,15 @@ class DisplayState:
 class Analysis:
     """The AI result for one study, as the panels show it.
 
-    ``prediction`` is a :class:`wristviewer.ai.predictor.StudyPrediction`; ``cards`` the model
-    cards of the bundles used (typed loosely so this module never imports the AI layer).
+    ``prediction``: the AI's result; ``cards`` the model cards of the bundles used (both
+    torch-free types).
     """
 
-    prediction: Any
-    cards: list[Any]
+    prediction: StudyPrediction
+    cards: list[ModelCard]
     device_name: str
 
-    def view_prediction(self, path: Path) -> Any | None:
+    def view_prediction(self, path: Path) -> ViewPrediction | None:
         """The ViewPrediction for the radiograph at ``path``, or None."""
         for vp in self.prediction.views:
             if Path(vp.path) == Path(path):

@@ -182,7 +182,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         holder["prediction"] = predictor.predict_study(study)
 
     if args.worker == "speed":
-        loaded = predictor._models[0]
+        loaded = predictor.networks[0]
         x = _batch(bundles[0], study).to(
             device=predictor.device,
             dtype=_DTYPES[predictor.precision],
@@ -203,7 +203,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         pred = holder["prediction"]
         heat = np.stack([v.heatmap for v in pred.views])
         probs = np.array([v.fracture_probability for v in pred.views])
-        _, cams = predictor._forward(predictor._models[0], _batch(bundles[0], study).numpy())
+        _, cams = predictor._forward(predictor.networks[0], _batch(bundles[0], study).numpy())
         raw = np.stack(
             [cv2.resize(c, (WIDTH, HEIGHT), interpolation=cv2.INTER_LINEAR) for c in cams]
         )
@@ -324,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     paths = _bundles(work, archs)
     from wristviewer.ai.cpu import cpu_info
-    from wristviewer.ai.predictor import device_description, resolve_precision, select_device
+    from wristviewer.ai.device import device_description, select_device
+    from wristviewer.ai.predictor import resolve_precision
 
     device = select_device(args.device)
     precision = resolve_precision(args.precision, device)

@@ -115,20 +115,15 @@ def _clock(seconds: float) -> str:
     return f"{m // 60}:{m % 60:02d}:{sec:02d}"
 
 
-def select_device(requested: str) -> torch.device:
-    """``auto`` = CUDA, else MPS, else CPU; an explicit device must exist."""
-    if requested == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    dev = torch.device(requested)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise FitError(
-            f"device {requested!r} was requested but CUDA is not available on this machine"
-        )
-    return dev
+def training_device(requested: str) -> torch.device:
+    """:func:`wristviewer.ai.device.select_device` in strict mode: ``auto`` = CUDA, else MPS,
+    else CPU; an explicit device must exist (a run meant for a GPU never falls back)."""
+    from wristviewer.ai.device import DeviceUnavailable, select_device
+
+    try:
+        return select_device(requested, strict=True)
+    except (DeviceUnavailable, ValueError) as exc:
+        raise FitError(str(exc)) from exc
 
 
 def amp_dtype(cfg: FitConfig, device: torch.device) -> torch.dtype | None:
@@ -297,7 +292,9 @@ def initialise(model: nn.Module, cfg: FitConfig) -> str:
 
 def load_weights_file(path: Path) -> dict[str, torch.Tensor]:
     """A state dict from a bundle (.safetensors), a checkpoint/best file, or a raw state dict."""
-    if path.suffix == ".safetensors":
+    from wristviewer.ai.registry import BUNDLE_SUFFIX
+
+    if path.suffix == BUNDLE_SUFFIX:
         from wristviewer.ai.bundle import load_bundle
 
         return dict(load_bundle(path).state_dict)
@@ -595,7 +592,7 @@ def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
     rank = 0
     world = 1
     owns_group = False
-    device = select_device(cfg.device)
+    device = training_device(cfg.device)
     if distributed:
         import torch.distributed as dist
 

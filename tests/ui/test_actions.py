@@ -121,3 +121,14 @@ def test_entries_reach_their_handlers(window, text: str, check) -> None:  # noqa
     action = next(a for a in window.actions() if a.text() == text)
     action.trigger()
     assert check(window)
+
+
+def test_every_handler_in_the_table_is_a_callable_of_the_window(window) -> None:  # noqa: ANN001
+    from operator import attrgetter
+
+    from wristviewer.ui.actions import MENUS, ActionSpec
+
+    specs = [e for _, entries in MENUS for e in entries if isinstance(e, ActionSpec)]
+    assert len({s.id for s in specs}) == len(specs) == len(window.actions_by_id)
+    for spec in specs:
+        assert callable(attrgetter(spec.handler)(window)), spec.handler

@@ -130,7 +130,7 @@ def test_dropping_a_bundle_installs_it(qtbot, untrained_bundle_file, window) -> 
 
 
 def _trained_card():  # -> ModelCard
-    from wristviewer.ai.bundle import ModelCard, OperatingPoint
+    from wristviewer.ai.card import ModelCard, OperatingPoint
     from wristviewer.ai.recipe import Recipe
 
     return ModelCard(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from wristviewer.imaging import ClaheSettings
 from wristviewer.ui.settings import ViewerSettings
 from wristviewer.ui.workers import LatestRequestRunner, Worker, WorkerPool
@@ -99,3 +101,44 @@ def test_latest_request_wins(qtbot) -> None:  # noqa: ANN001
         runner.submit(job, value)
     qtbot.waitUntil(lambda: not runner.busy, timeout=10_000)
     assert results == [5] and errors == []
+
+
+def test_create_worker_wires_every_signal_in_one_call(qtbot) -> None:  # noqa: ANN001
+    from wristviewer.ui.workers import create_worker
+
+    seen: list[tuple[str, object]] = []
+    worker = create_worker(
+        _counting,
+        3,
+        _connect={
+            "started": lambda: seen.append(("started", None)),
+            "progress": [lambda f: seen.append(("progress", f))],
+            "returned": [lambda r: seen.append(("returned", r)), lambda r: seen.append(("2", r))],
+            "finished": lambda: seen.append(("finished", None)),
+        },
+    )
+    with qtbot.waitSignal(worker.signals.finished, timeout=5000):
+        WorkerPool().start(worker)
+    qtbot.waitUntil(lambda: ("finished", None) in seen, timeout=2000)
+    assert seen[0] == ("started", None) and seen[-1] == ("finished", None)
+    assert [v for k, v in seen if k == "progress"] == pytest.approx([1 / 3, 2 / 3, 1.0])
+    assert ("returned", 3) in seen and ("2", 3) in seen
+
+
+def test_a_misspelt_signal_name_fails_at_once() -> None:
+    from wristviewer.ui.workers import create_worker
+
+    with pytest.raises(KeyError, match="retuned"):
+        create_worker(_counting, 1, _connect={"retuned": print})
+
+
+def test_the_pool_submits_and_the_job_gets_its_controls(qtbot) -> None:  # noqa: ANN001
+    def job(n: int, *, progress, cancelled) -> int:  # noqa: ANN001
+        progress(0.5)
+        return n * 2 if not cancelled() else -1
+
+    results: list[int] = []
+    pool = WorkerPool()
+    worker = pool.submit(job, 21, _controls=True, _connect={"returned": results.append})
+    qtbot.waitUntil(lambda: results == [42], timeout=5000)
+    assert pool.wait_all(5) and worker.is_done

@@ -53,11 +53,14 @@ MENUS: list[tuple[str, list[MenuEntry]]] = [
             ActionSpec(
                 "open_files",
                 "&Open files…",
-                "open_files_dialog",
+                "dialogs.open_files_dialog",
                 ["O", QKeySequence.StandardKey.Open],
             ),
             ActionSpec(
-                "open_folder", "Open &folder…", "open_folder_dialog", ["Shift+O", "Ctrl+Shift+O"]
+                "open_folder",
+                "Open &folder…",
+                "dialogs.open_folder_dialog",
+                ["Shift+O", "Ctrl+Shift+O"],
             ),
             RECENT,
             SEPARATOR,
@@ -66,12 +69,14 @@ MENUS: list[tuple[str, list[MenuEntry]]] = [
                 "previous_study", "Previous study", "state.step_study", ["PgUp", "P"], args=(-1,)
             ),
             SEPARATOR,
-            ActionSpec("dicom_tags", "DICOM tags…", "show_dicom_tags", ["T"]),
-            ActionSpec("skipped", "Files not opened…", "show_skipped"),
+            ActionSpec("dicom_tags", "DICOM tags…", "dialogs.show_dicom_tags", ["T"]),
+            ActionSpec("skipped", "Files not opened…", "dialogs.show_skipped"),
             SEPARATOR,
-            ActionSpec("export_report", "Export report…", "export_report", ["Ctrl+E"]),
-            ActionSpec("export_anonymised", "Export anonymised study…", "export_anonymised"),
-            ActionSpec("audit_log", "Audit log…", "show_audit_log"),
+            ActionSpec("export_report", "Export report…", "dialogs.export_report", ["Ctrl+E"]),
+            ActionSpec(
+                "export_anonymised", "Export anonymised study…", "dialogs.export_anonymised"
+            ),
+            ActionSpec("audit_log", "Audit log…", "dialogs.show_audit_log"),
             SEPARATOR,
             ActionSpec("quit", "&Quit", "close", ["Ctrl+Q"]),
         ],
@@ -121,22 +126,24 @@ MENUS: list[tuple[str, list[MenuEntry]]] = [
     (
         "&Teaching",
         [
-            ActionSpec("open_case_set", "Open case set…", "open_case_set_dialog"),
-            ActionSpec("sample_case_set", "Open the sample case set", "open_sample_case_set"),
+            ActionSpec("open_case_set", "Open case set…", "dialogs.open_case_set_dialog"),
+            ActionSpec(
+                "sample_case_set", "Open the sample case set", "dialogs.open_sample_case_set"
+            ),
         ],
     ),
     (
         "&Models",
         [
-            ActionSpec("install", "Install…", "install_dialog", ["Ctrl+I"]),
+            ActionSpec("install", "Install…", "dialogs.install_dialog", ["Ctrl+I"]),
             ActionSpec("refresh_models", "Look for models again", "refresh_models"),
         ],
     ),
     (
         "&Help",
         [
-            ActionSpec("shortcuts", "Shortcuts…", "show_shortcuts", ["?", "F1"]),
-            ActionSpec("about", "About WristViewer…", "show_about"),
+            ActionSpec("shortcuts", "Shortcuts…", "dialogs.show_shortcuts", ["?", "F1"]),
+            ActionSpec("about", "About WristViewer…", "dialogs.show_about"),
         ],
     ),
 ]

@@ -6,20 +6,27 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from wristviewer.ai.card import ModelCard
+from wristviewer.ai.registry import bundle_files_present, ensemble_members
 from wristviewer.imaging import Study
-from wristviewer.ui.jobs import bundle_files_present, find_models_job, install_job, predict_job
+from wristviewer.ui.jobs import find_models_job, install_job, predict_job
 from wristviewer.ui.results_panel import ResultsPanel
 from wristviewer.ui.settings import ViewerSettings
 from wristviewer.ui.workers import Worker, WorkerPool
 from wristviewer.viewer import Analysis, ViewerState
 
+if TYPE_CHECKING:  # torch loads in the AI worker only
+    from wristviewer.ai.predictor import Predictor
+    from wristviewer.ai.registry import InstallResult
+    from wristviewer.ai.results import StudyPrediction
+
 log = logging.getLogger(__name__)
 
-ModelsFound = tuple[list[str], dict[str, Any], list[str]]
+ModelsFound = tuple[list[str], dict[str, ModelCard], list[str]]
 
 
 class AnalysisController(QObject):
@@ -47,8 +54,7 @@ class AnalysisController(QObject):
         self._panel = panel
         self._workers = workers
         self.model_specs: list[str] | None = None  # None while still looking
-        self.model_cards: dict[str, Any] = {}
-        self._predictors: dict[tuple[str, str], Any] = {}
+        self.model_cards: dict[str, ModelCard] = {}
         self._worker: Worker | None = None
         self._study_id: str | None = None  # the study of the latest run
         self._looking = False
@@ -113,7 +119,6 @@ class AnalysisController(QObject):
             self._state.status.show(f"{len(problems)} model file(s) unusable: {problems[0]}")
         self.model_specs = specs
         self.model_cards = cards
-        self._predictors.clear()
         chosen = self._settings.model if self._settings.model in specs else None
         chosen = chosen or (specs[0] if specs else None)
         self._panel.set_models(specs, chosen)
@@ -127,10 +132,8 @@ class AnalysisController(QObject):
         self.auto_run()
 
     def _show_model_warning(self, spec: str) -> None:
-        archs = ["densenet161", "resnet152"] if spec == "ensemble" else [spec]
-        self._panel.set_untrained(
-            any(getattr(self.model_cards.get(a), "untrained", False) for a in archs)
-        )
+        cards = [self.model_cards.get(a) for a in ensemble_members(spec)]
+        self._panel.set_untrained(any(c is not None and c.untrained for c in cards))
 
     def _on_model_chosen(self, spec: str) -> None:
         self._settings.model = spec
@@ -138,7 +141,6 @@ class AnalysisController(QObject):
 
     def _on_device_chosen(self, device: str) -> None:
         self._settings.device = device
-        self._predictors.clear()
 
     def _on_auto_run_toggled(self, on: bool) -> None:
         self._settings.auto_run = on
@@ -160,7 +162,7 @@ class AnalysisController(QObject):
         self.busy_changed.emit()
         return worker
 
-    def _on_installed(self, result: Any) -> None:
+    def _on_installed(self, result: InstallResult) -> None:
         self._state.status.show(result.sentence())
         self.refresh_models()
 
@@ -177,7 +179,6 @@ class AnalysisController(QObject):
         snapshot = Study(id=study.id, views=list(study.views))  # the GUI may re-sort the original
         self._worker = self._workers.submit(
             predict_job,
-            self._predictors,
             spec,
             device,
             snapshot,
@@ -199,14 +200,12 @@ class AnalysisController(QObject):
             self._worker.cancel()
             self._panel.set_running(True, "Cancelling…")
 
-    def _on_prediction(self, result: tuple[Any, list[Any], Any]) -> None:
+    def _on_prediction(self, result: tuple[Predictor, list[ModelCard], StudyPrediction]) -> None:
         predictor, cards, prediction = result
-        analysis = Analysis(prediction, cards, getattr(predictor, "device_name", "?"))
+        analysis = Analysis(prediction, cards, predictor.device_name)
         self._panel.set_untrained(analysis.untrained)
         self._panel.set_device_in_use(
-            analysis.device_name,
-            getattr(predictor, "precision", None),
-            getattr(predictor, "precision_reason", None),
+            predictor.device_name, predictor.precision, predictor.precision_reason
         )
         log.info("AI result: %d view(s) on %s", len(prediction.views), analysis.device_name)
         self._state.set_analysis(self._study_id or prediction.study_id, analysis)

@@ -6,13 +6,9 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from wristviewer.ai.card import ModelCard
+from wristviewer.ai.registry import model_label
 from wristviewer.text import printable
-
-MODEL_LABELS = {
-    "densenet161": "DenseNet-161",
-    "resnet152": "ResNet-152",
-    "ensemble": "Both (DenseNet-161 + ResNet-152)",
-}
 
 
 def _value_ci(entry: Any, percent: bool = False) -> str | None:
@@ -67,11 +63,11 @@ def _control_line(metrics: dict[str, Any]) -> str | None:
     return f"Pixel-free control (file size, shape, view flags): {c_auc}{p_text}" if c_auc else None
 
 
-def _operating_point_line(card: Any, metrics: dict[str, Any]) -> str | None:
+def _operating_point_line(card: ModelCard, metrics: dict[str, Any]) -> str | None:
     """Sensitivity and specificity at the Youden threshold: the test figures when the card
     has them, else the tuning ones, labelled so."""
     youden = None
-    for op in getattr(card, "operating_points", []) or []:
+    for op in card.operating_points:
         if op.name == "youden":
             youden = op
     if youden is None:
@@ -92,25 +88,24 @@ def _operating_point_line(card: Any, metrics: dict[str, Any]) -> str | None:
     )
 
 
-def card_summary(card: Any) -> str:
+def card_summary(card: ModelCard) -> str:
     """One paragraph (HTML) from a ModelCard, as the card says it: name, input size, training
     data, the **test** AUROC with its CI beside the pixel-free control, the **test**
     sensitivity and specificity at the operating threshold (tuning figures only when no test
     figures exist, and labelled so), where the heatmap points, and the data caveats. Every
     text from the card is shown clean (no control or bidi characters) and HTML-escaped."""
     name, version = html.escape(printable(card.name)), html.escape(printable(card.version))
-    arch = html.escape(MODEL_LABELS.get(card.arch, card.arch))
+    arch = html.escape(model_label(card.arch))
     lines = [f"<b>{name}</b> ({arch}, v{version})"]
-    recipe = getattr(card, "recipe", None)
-    if recipe is not None:
-        how = "aspect kept, padded" if getattr(recipe, "resize", "") == "pad" else "stretched"
-        lines.append(f"Input {recipe.input_width}×{recipe.input_height} px ({how})")
-    training = getattr(card, "training_data", {}) or {}
+    recipe = card.recipe
+    how = "aspect kept, padded" if recipe.resize == "pad" else "stretched"
+    lines.append(f"Input {recipe.input_width}×{recipe.input_height} px ({how})")
+    training = card.training_data or {}
     if training:
         line = _training_line(training)
         if line:
             lines.append(line)
-    metrics = getattr(card, "metrics", {}) or {}
+    metrics = card.metrics or {}
     test = training.get("test") if isinstance(training.get("test"), dict) else {}
     n_test = f" on {test['images']} test images" if test.get("images") else ""
     auroc = _value_ci(metrics.get("auroc"))
@@ -127,7 +122,7 @@ def card_summary(card: Any) -> str:
     caveats = training.get("caveats")
     if isinstance(caveats, str) and caveats:
         lines.append(f"<i>{html.escape(printable(caveats, limit=600))}</i>")
-    if getattr(card, "untrained", False):
+    if card.untrained:
         lines.append(
             "<span style='color:#c62828'><b>Untrained (random weights): for testing only.</b></span>"
         )

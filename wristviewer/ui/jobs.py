@@ -8,23 +8,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from wristviewer.ai.card import ModelCard
 from wristviewer.imaging import ClaheSettings, Radiograph, SkippedFile, Study, apply_clahe
-from wristviewer.paths import bundled_models_dir, user_models_dir
 from wristviewer.ui.workers import JobCancelled
 
-BUNDLE_SUFFIX = ".safetensors"
-
-
-def bundle_files_present() -> bool:
-    """Whether any bundle file exists (a cheap look that needs no torch)."""
-    for folder in (bundled_models_dir(), user_models_dir()):
-        if folder.is_dir() and any(folder.glob(f"*{BUNDLE_SUFFIX}")):
-            return True
-    return False
+if TYPE_CHECKING:  # the jobs import these in their worker; torch stays out of start-up
+    from wristviewer.ai.predictor import Predictor
+    from wristviewer.ai.registry import InstallResult
+    from wristviewer.ai.results import StudyPrediction
 
 
 def load_job(paths: list[str]) -> Iterator[float | tuple[list[Study], list[SkippedFile]]]:
@@ -50,29 +45,26 @@ def clahe_job(
     return settings, out, time.perf_counter() - start
 
 
-def find_models_job() -> tuple[list[str], dict[str, Any], list[str]]:
+def find_models_job() -> tuple[list[str], dict[str, ModelCard], list[str]]:
     """Installed bundles: the model choices offered, the card the registry will prefer for
-    each architecture (trained over untrained), and a sentence per unusable file."""
-    from wristviewer.ai.registry import find_bundles
+    each architecture, and a sentence per unusable file. The installed bundles may have
+    changed, so the loaded models are forgotten."""
+    from wristviewer.ai.predictor import clear_model_cache
+    from wristviewer.ai.registry import find_bundles, model_choices, preferred_cards
     from wristviewer.text import printable
 
-    cards: dict[str, Any] = {}
-    problems: list[str] = []
-    for entry in find_bundles():
-        card = entry.card
-        if card is None:
-            problems.append(f"{printable(entry.path)}: unusable: {printable(entry.error or '')}")
-            continue
-        best = cards.get(card.arch)
-        if best is None or (best.untrained and not card.untrained):
-            cards[card.arch] = card
-    specs = [arch for arch in ("densenet161", "resnet152") if arch in cards]
-    if len(specs) == 2:
-        specs.append("ensemble")
-    return specs, cards, problems
+    entries = find_bundles()
+    problems = [
+        f"{printable(e.path)}: unusable: {printable(e.error or '')}"
+        for e in entries
+        if e.card is None
+    ]
+    cards = preferred_cards(entries)
+    clear_model_cache()
+    return model_choices(cards), cards, problems
 
 
-def install_job(path: str) -> Any:
+def install_job(path: str) -> InstallResult:
     """Install a bundle; returns the registry's ``InstallResult``."""
     from wristviewer.ai.registry import install_bundle
 
@@ -80,30 +72,24 @@ def install_job(path: str) -> Any:
 
 
 def predict_job(
-    cache: dict[tuple[str, str], Any],
     spec: str,
     device: str,
     study: Study,
     *,
     progress: Callable[[float], None],
     cancelled: Callable[[], bool],
-) -> tuple[Any, list[Any], Any]:
+) -> tuple[Predictor, list[ModelCard], StudyPrediction]:
     """Load (or reuse) the predictor for ``spec`` on ``device`` and analyse ``study``.
 
-    Returns (predictor, model cards, StudyPrediction). The first 10 % of progress is loading.
+    The models come from the AI layer's one model cache (``MODEL_CACHE``: one model set in
+    memory at a time). Returns (predictor, model cards, prediction). The first 10 % of
+    progress is loading.
     """
-    from wristviewer.ai.predictor import PredictionCancelled, Predictor
-    from wristviewer.ai.registry import resolve_models
+    from wristviewer.ai.predictor import MODEL_CACHE, PredictionCancelled
 
-    key = (spec, device)
-    loaded = cache.get(key)
-    if loaded is None:
-        progress(0.02)
-        bundles = resolve_models(spec)
-        loaded = (Predictor(bundles, device=device), [b.card for b in bundles])
-        cache.clear()  # one model set in memory at a time
-        cache[key] = loaded
-    predictor, cards = loaded
+    progress(0.02)
+    predictor = MODEL_CACHE.predictor(spec, device)
+    cards = predictor.cards
     if cancelled():
         raise JobCancelled("inference")
     progress(0.1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
@@ -29,14 +29,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wristviewer.ai.registry import BUNDLE_SUFFIX
 from wristviewer.imaging import SkippedFile, Study
-from wristviewer.ui import window_dialogs
 from wristviewer.ui.actions import RECENT, build_menus
 from wristviewer.ui.analysis import AnalysisController
 from wristviewer.ui.dialogs import image_info
 from wristviewer.ui.enhance import EnhanceController
 from wristviewer.ui.enhance_panel import ClahePanel
-from wristviewer.ui.jobs import BUNDLE_SUFFIX, load_job
+from wristviewer.ui.jobs import load_job
 from wristviewer.ui.read_panel import ReadPanel
 from wristviewer.ui.results_panel import ResultsPanel
 from wristviewer.ui.second_opinion import SecondOpinionController
@@ -45,13 +45,17 @@ from wristviewer.ui.status_bar import StatusBarView
 from wristviewer.ui.study_selector import StudySelector
 from wristviewer.ui.view_panel import ViewPanel
 from wristviewer.ui.views_grid import ViewsGrid
+from wristviewer.ui.window_dialogs import WindowDialogs
 from wristviewer.ui.workers import Worker, WorkerPool
 from wristviewer.viewer import ViewerState
+
+if TYPE_CHECKING:
+    from wristviewer.ui.teaching import TeachingWindow
 
 log = logging.getLogger(__name__)
 
 
-class MainWindow(window_dialogs.WindowDialogs, QMainWindow):
+class MainWindow(QMainWindow):
     """The viewer window. ``settings`` defaults to the saved ones.
 
     Signals: ``studies_loaded()``, ``enhanced_ready()`` (CLAHE applied to the views),
@@ -80,7 +84,8 @@ class MainWindow(window_dialogs.WindowDialogs, QMainWindow):
         self.second_opinion = SecondOpinionController(self.state, self.settings, parent=self)
         self.last_report: Path | None = None
         self.last_anonymised: Any = None
-        self.teaching_window: Any = None
+        self.teaching_window: TeachingWindow | None = None
+        self.dialogs = WindowDialogs(self)
         self._load_worker: Worker | None = None
         self._loading = 0
         self._closing = False
@@ -124,7 +129,7 @@ class MainWindow(window_dialogs.WindowDialogs, QMainWindow):
         self.info_label = self.status_bar.info_label
         self.busy_bar = self.status_bar.busy_bar
         self.skipped_button = self.status_bar.skipped_button
-        self.skipped_button.clicked.connect(self.show_skipped)
+        self.skipped_button.clicked.connect(self.dialogs.show_skipped)
 
     def _build_side(self) -> QScrollArea:
         self.clahe_panel = ClahePanel(self.state)
@@ -315,6 +320,13 @@ class MainWindow(window_dialogs.WindowDialogs, QMainWindow):
     def install_bundle(self, path: str | Path) -> Worker:
         self._set_busy("Installing the model…")
         return self.analysis.install_bundle(path)
+
+    def open_case_set(self, folder: str | Path) -> TeachingWindow | None:
+        """The quiz window on the case set in ``folder`` (None when it cannot be read)."""
+        return self.dialogs.open_case_set(folder)
+
+    def open_sample_case_set(self) -> TeachingWindow | None:
+        return self.dialogs.open_sample_case_set()
 
     # errors and the busy state ------------------------------------------------------------
     def report_error(self, what: str, exc: BaseException) -> None:

@@ -36,6 +36,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wristviewer.imaging import Study
+from wristviewer.viewer import Analysis
+from wristviewer.workflow.blind_read import ReadSession
 from wristviewer.workflow.report import ReportContent
 
 if TYPE_CHECKING:
@@ -160,11 +163,11 @@ class ExportReportDialog(QDialog):
 
 
 def build_report_job(
-    study: Any,
-    analysis: Any,
-    session: Any,
+    study: Study,
+    analysis: Analysis | None,
+    session: ReadSession | None,
     include_identifiers: bool,
-    display: dict,
+    display: dict[Path, np.ndarray],
     opacity: float,
 ) -> ReportContent:
     """Worker job: gather the report content (reads headers, resizes images)."""

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from wristviewer.ai.heatmap import HEATMAP_FLOOR
-from wristviewer.ui.card_text import MODEL_LABELS, card_summary
+from wristviewer.ai.registry import model_label
+from wristviewer.ui.card_text import card_summary
 from wristviewer.ui.view_panel import heatmap_colormap
 from wristviewer.viewer import ViewerState
 
@@ -205,7 +206,7 @@ class ResultsPanel(QGroupBox):
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         for spec in specs or []:
-            self.model_combo.addItem(MODEL_LABELS.get(spec, spec), spec)
+            self.model_combo.addItem(model_label(spec), spec)
         index = self.model_combo.findData(chosen) if chosen else -1
         self.model_combo.setCurrentIndex(index if index >= 0 else (0 if specs else -1))
         self.model_combo.blockSignals(False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPen
@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wristviewer.ai.card import ModelCard
+from wristviewer.ai.results import StudyPrediction
 from wristviewer.imaging import ClaheSettings, Radiograph, Study, apply_clahe
 from wristviewer.ui.jobs import predict_job
 from wristviewer.ui.view_panel import ViewPanel, display_rect
@@ -34,6 +36,9 @@ from wristviewer.ui.workers import Worker, WorkerPool
 from wristviewer.viewer import ViewerState
 from wristviewer.workflow.blind_read import Read
 from wristviewer.workflow.teaching import CaseSet, QuizAnswer, QuizScore, score_text
+
+if TYPE_CHECKING:  # torch loads in the AI worker only
+    from wristviewer.ai.predictor import Predictor
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +84,12 @@ class TeachingWindow(QMainWindow):
         self.score = QuizScore()
         self.index = -1
         self.answers: dict[int, Read] = {}
-        self.ai_results: dict[int, Any] = {}  # case index -> ViewPrediction-like + threshold
+        self.ai_results: dict[int, StudyPrediction] = {}  # case index -> the AI's result
         self.panel: ViewPanel | None = None
         self.radiograph: Radiograph | None = None
         self.presenter = False
         self._state = ViewerState()
         self._workers = WorkerPool()
-        self._predictors: dict[tuple[str, str], Any] = {}
         self._box_items: list[QGraphicsRectItem] = []
         self._ai_busy: set[int] = set()
 
@@ -271,7 +275,6 @@ class TeachingWindow(QMainWindow):
         study = Study(id=f"case-{index}", views=[radiograph])
         self._workers.submit(
             predict_job,
-            self._predictors,
             self.model_spec,
             self.device,
             study,
@@ -283,7 +286,9 @@ class TeachingWindow(QMainWindow):
             },
         )
 
-    def _on_ai(self, index: int, result: tuple[Any, Any, Any]) -> None:
+    def _on_ai(
+        self, index: int, result: tuple[Predictor, list[ModelCard], StudyPrediction]
+    ) -> None:
         _predictor, _cards, prediction = result
         self.ai_results[index] = prediction
         if index in self.answers:

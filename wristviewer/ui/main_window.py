@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -35,12 +34,10 @@ from wristviewer.ui.actions import RECENT, build_menus
 from wristviewer.ui.analysis import AnalysisController
 from wristviewer.ui.dialogs import image_info
 from wristviewer.ui.enhance import EnhanceController
-from wristviewer.ui.enhance_panel import ClahePanel
 from wristviewer.ui.jobs import load_job
-from wristviewer.ui.read_panel import ReadPanel
-from wristviewer.ui.results_panel import ResultsPanel
 from wristviewer.ui.second_opinion import SecondOpinionController
 from wristviewer.ui.settings import ViewerSettings, anonymous
+from wristviewer.ui.side_panel import SidePanel
 from wristviewer.ui.status_bar import StatusBarView
 from wristviewer.ui.study_selector import StudySelector
 from wristviewer.ui.view_panel import ViewPanel
@@ -119,7 +116,11 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.views, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
-        self.splitter.addWidget(self._build_side())
+        side = SidePanel(self.state, self.second_opinion)
+        self.clahe_panel = side.clahe_panel
+        self.results_panel = side.results_panel
+        self.read_panel = side.read_panel
+        self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
         self.splitter.setSizes([1240, 360])
@@ -130,24 +131,6 @@ class MainWindow(QMainWindow):
         self.busy_bar = self.status_bar.busy_bar
         self.skipped_button = self.status_bar.skipped_button
         self.skipped_button.clicked.connect(self.dialogs.show_skipped)
-
-    def _build_side(self) -> QScrollArea:
-        self.clahe_panel = ClahePanel(self.state)
-        self.results_panel = ResultsPanel(self.state)
-        self.read_panel = ReadPanel(self.second_opinion)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(4, 4, 4, 4)
-        side_layout.addWidget(self.clahe_panel)
-        side_layout.addWidget(self.read_panel)
-        side_layout.addWidget(self.results_panel)
-        side_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(side)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(340)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        return scroll
 
     def _build_controllers(self) -> None:
         self.enhance = EnhanceController(

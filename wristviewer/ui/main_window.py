@@ -301,7 +301,9 @@ class MainWindow(QMainWindow):
         self.analysis.cancel()
 
     def install_bundle(self, path: str | Path) -> Worker:
-        self._set_busy("Installing the model…")
+        """Install a bundle (checked by the AI layer) in a worker; the models are looked for
+        again when it is in."""
+        self.status_bar.set_indeterminate()
         return self.analysis.install_bundle(path)
 
     def open_case_set(self, folder: str | Path) -> TeachingWindow | None:

@@ -819,7 +819,7 @@ class MainWindow(QMainWindow):
             self,
             "Install a model bundle",
             self.settings.last_folder,
-            "Model bundles (*.safetensors)",
+            f"Model bundles (*{BUNDLE_SUFFIX})",
         )
         if path:
             self.install_bundle(path)

@@ -675,7 +675,7 @@ class MainWindow(QMainWindow):
         self._models_busy = False
         self._update_busy()
 
-    def _on_models_found(self, result: tuple[list[str], dict[str, Any], list[str]]) -> None:
+    def _on_models_found(self, result: tuple[list[str], dict[str, ModelCard], list[str]]) -> None:
         specs, cards, problems = result
         if problems:
             self.status_label.setText(f"{len(problems)} model file(s) unusable: {problems[0]}")

@@ -40,6 +40,8 @@ sys.path.insert(0, str(REPO))
 
 from bench_inference import interleaved  # noqa: E402 - this folder is on sys.path when run
 
+from wristviewer.ai.registry import ARCHITECTURES  # noqa: E402 - after the path above
+
 WIDTH, HEIGHT, VIEWS = 550, 660, 3
 
 
@@ -141,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", help="write the results to this file")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--arch", nargs="+", default=["densenet161", "resnet152"])
+    parser.add_argument("--arch", nargs="+", default=list(ARCHITECTURES))
     args = parser.parse_args(argv)
     import torch
 

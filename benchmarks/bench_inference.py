@@ -48,6 +48,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from wristviewer.ai.registry import ARCHITECTURES  # noqa: E402 - after the path above
+
 WIDTH, HEIGHT = 550, 660
 FRACATLAS = REPO.parent / "shared" / "data" / "fracatlas-hand" / "images"
 PICKS = ("IMG0000016.jpg", "IMG0000019.jpg", "IMG0000020.jpg")
@@ -297,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
     parser.add_argument("--repeats", type=int, default=2, help="timed runs after one warm-up")
-    parser.add_argument("--arch", action="append", choices=("densenet161", "resnet152"))
+    parser.add_argument("--arch", action="append", choices=ARCHITECTURES)
     parser.add_argument(
         "--work",
         default=str(REPO / ".bench" / "inference"),
@@ -319,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    archs = args.arch or ["densenet161", "resnet152"]
+    archs = args.arch or list(ARCHITECTURES)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     paths = _bundles(work, archs)

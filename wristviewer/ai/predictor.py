@@ -187,15 +187,16 @@ class ModelCache:
         """The loaded networks of ``bundles`` (this becomes the set held in memory)."""
         keys = [_cache_key(b, device, precision) for b in bundles]
         with self._lock:
+            # let go of the rest before loading, so two sets are never held here at once
             held = {k: self._networks[k] for k in keys if k in self._networks}
-            for bundle, key in zip(bundles, keys, strict=True):
-                if key not in held:
-                    held[key] = _load(bundle, device, precision)
             self._networks = held
             if self._chosen is not None and not all(
                 any(m is h for h in held.values()) for m in self._chosen[1].networks
             ):
-                self._chosen = None  # its networks are no longer the ones held
+                self._chosen = None
+            for bundle, key in zip(bundles, keys, strict=True):
+                if key not in held:
+                    held[key] = _load(bundle, device, precision)
             return [held[k] for k in keys]
 
     def predictor(self, spec: str, device: str = "auto") -> Predictor:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog
 
+from wristviewer.ai.registry import BUNDLE_SUFFIX
 from wristviewer.ui import dialogs
 from wristviewer.ui.audit_dialog import AuditLogDialog
 from wristviewer.ui.jobs import tags_job
@@ -47,7 +48,7 @@ class WindowDialogs:
     def install_dialog(self) -> None:
         w = self.window
         path, _ = QFileDialog.getOpenFileName(
-            w, "Install a model bundle", w.settings.last_folder, "Model bundles (*.safetensors)"
+            w, "Install a model bundle", w.settings.last_folder, f"Model bundles (*{BUNDLE_SUFFIX})"
         )
         if path:
             w.install_bundle(path)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from wristviewer.ui.second_opinion import SecondOpinionController
-from wristviewer.workflow.blind_read import Agreement, Read, ReadState
+from wristviewer.workflow.blind_read import Agreement, Read, ReadSession, ReadState
 
 HIDDEN_TEXT = "AI result hidden until you submit your read (Second opinion ▸ reveal setting)."
 _AGREEMENT_STYLE = {
@@ -120,14 +120,13 @@ class ReadPanel(QGroupBox):
     def refresh(self) -> None:
         """Show the current study's review as it stands."""
         session = self._controller.session()
-        has_study = session is not None
-        self.setEnabled(has_study)
-        awaiting = has_study and session.state is ReadState.AWAITING_READ
+        self.setEnabled(session is not None)
+        awaiting = session is not None and session.state is ReadState.AWAITING_READ
         for button in self.read_buttons.values():
             button.setEnabled(awaiting)
         self.note_edit.setEnabled(awaiting)
-        study_id = session.study_id if has_study else None
-        if has_study and (not awaiting or study_id != self._shown_study_id):
+        study_id = session.study_id if session is not None else None
+        if session is not None and (not awaiting or study_id != self._shown_study_id):
             self._group.setExclusive(False)
             for read, button in self.read_buttons.items():
                 button.setChecked(read is session.read)
@@ -135,14 +134,16 @@ class ReadPanel(QGroupBox):
             self.note_edit.setText(session.note)
         self._shown_study_id = study_id
         self._update_submit()
-        self.hidden_label.setVisible(has_study and not session.ai_visible)
-        submitted = has_study and session.read is not None
-        self.read_label.setVisible(submitted)
-        self.agreement_label.setVisible(submitted)
-        self.decision_label.setVisible(submitted)
+        self.hidden_label.setVisible(session is not None and not session.ai_visible)
+        self._show_outcome(session if session is not None and session.read is not None else None)
+
+    def _show_outcome(self, session: ReadSession | None) -> None:
+        """Once the read is in: the read, the agreement with the AI, the final decision."""
+        for widget in (self.read_label, self.agreement_label, self.decision_label):
+            widget.setVisible(session is not None)
         for button in self.decision_buttons.values():
-            button.setVisible(submitted)
-        if not submitted:
+            button.setVisible(session is not None)
+        if session is None or session.read is None:
             return
         self.read_label.setText(f"Your read: <b>{session.read.label}</b>")
         agreement = session.agreement

@@ -39,6 +39,11 @@ def _analysis(study) -> Analysis:  # noqa: ANN001
 @pytest.fixture
 def counted(qtbot, monkeypatch, dicom_study: Path):  # noqa: ANN001, ANN201
     """A window on a three-view study, with every draw of the AI result counted."""
+    yield from _counting_window(qtbot, monkeypatch, dicom_study)
+
+
+def _counting_window(qtbot, monkeypatch, folder: Path):  # noqa: ANN001, ANN202
+    """A window on what ``folder`` holds, auto-run off, every draw of the AI result counted."""
     from wristviewer.ui.main_window import MainWindow
     from wristviewer.ui.read_panel import ReadPanel
     from wristviewer.ui.results_panel import ResultsPanel
@@ -64,7 +69,7 @@ def counted(qtbot, monkeypatch, dicom_study: Path):  # noqa: ANN001, ANN201
     qtbot.addWidget(win)
     win.show()
     with qtbot.waitSignal(win.studies_loaded, timeout=60_000):
-        win.open_paths([dicom_study])
+        win.open_paths([folder])
     wait_idle(qtbot, win)
     draws.clear()
     yield win, draws
@@ -99,3 +104,23 @@ def test_after_read_the_read_reveals_with_one_draw_each(counted) -> None:  # noq
     assert dict(draws) == _each_once(win)
     assert all(not p.badge_label.isHidden() for p in win.panels)
     assert win.read_panel.agreement_label.text().startswith("You and the AI DISAGREE")
+
+
+def test_switching_studies_draws_each_widget_once(qtbot, monkeypatch, tmp_path: Path) -> None:  # noqa: ANN001
+    from tests.ui.helpers import wrist_like, write_dicom
+
+    for i, uid in enumerate(("1.2.3.1", "1.2.3.2")):
+        write_dicom(tmp_path / f"s{i}.dcm", wrist_like(120, 100, seed=i), study_uid=uid)
+    gen = _counting_window(qtbot, monkeypatch, tmp_path)
+    win, draws = next(gen)
+    try:
+        assert len(win.state.studies) == 2
+        for study in win.state.studies:
+            win.state.set_analysis(study.id, _analysis(study))
+        draws.clear()
+        win.state.step_study(1)
+        wait_idle(qtbot, win)
+        assert dict(draws) == _each_once(win)
+        assert all(not p.badge_label.isHidden() for p in win.panels)
+    finally:
+        gen.close()

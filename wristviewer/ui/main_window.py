@@ -47,6 +47,7 @@ from wristviewer.ui.workers import Worker, WorkerPool
 from wristviewer.viewer import ViewerState
 
 if TYPE_CHECKING:
+    from wristviewer.imaging.anonymise import AnonymisedStudy
     from wristviewer.ui.teaching import TeachingWindow
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class MainWindow(QMainWindow):
         self.workers = WorkerPool()
         self.second_opinion = SecondOpinionController(self.state, self.settings, parent=self)
         self.last_report: Path | None = None
-        self.last_anonymised: Any = None
+        self.last_anonymised: AnonymisedStudy | None = None
         self.teaching_window: TeachingWindow | None = None
         self.dialogs = WindowDialogs(self)
         self._load_worker: Worker | None = None

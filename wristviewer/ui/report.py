@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QMarginsF, QSizeF, QUrl
@@ -42,6 +42,7 @@ from wristviewer.workflow.blind_read import ReadSession
 from wristviewer.workflow.report import ReportContent
 
 if TYPE_CHECKING:
+    from wristviewer.imaging.anonymise import AnonymisedStudy
     from wristviewer.ui.main_window import MainWindow
     from wristviewer.ui.workers import Worker
 
@@ -265,7 +266,7 @@ def export_anonymised(window: MainWindow, folder: str | Path | None = None) -> W
         if not folder:
             return None
 
-    def done(result: Any) -> None:
+    def done(result: AnonymisedStudy) -> None:
         window.last_anonymised = result
         text = f"{len(result.files)} file(s) anonymised into {folder}."
         window.state.status.show(

@@ -54,6 +54,8 @@ sys.path.insert(0, str(REPO))
 
 from bench_inference import interleaved  # noqa: E402 - this folder is on sys.path when run
 
+from wristviewer.ai.registry import ARCHITECTURES  # noqa: E402 - after the path above
+
 WIDTH, HEIGHT, VIEWS = 550, 660, 3
 #: a second runtime must beat the best torch path by this much to be worth shipping
 ADOPT_SPEEDUP = 1.5
@@ -287,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", help="write the results to this file")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--arch", nargs="+", default=["densenet161", "resnet152"])
+    parser.add_argument("--arch", nargs="+", default=list(ARCHITECTURES))
     parser.add_argument("--calibration", type=int, default=8, help="int8 calibration images")
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime columns")
     parser.add_argument("--bf16", action="store_true", help="bf16 even without native bf16")

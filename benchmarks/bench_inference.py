@@ -48,6 +48,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from wristviewer.ai.registry import ARCHITECTURES  # noqa: E402 - after the path above
+
 WIDTH, HEIGHT = 550, 660
 FRACATLAS = REPO.parent / "shared" / "data" / "fracatlas-hand" / "images"
 PICKS = ("IMG0000016.jpg", "IMG0000019.jpg", "IMG0000020.jpg")
@@ -186,7 +188,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         holder["prediction"] = predictor.predict_study(study)
 
     if args.worker == "speed":
-        loaded = predictor._models[0]
+        loaded = predictor.networks[0]
         x = _batch(bundles[0], study).to(
             device=predictor.device,
             dtype=_DTYPES[predictor.precision],
@@ -207,7 +209,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         pred = holder["prediction"]
         heat = np.stack([v.heatmap for v in pred.views])
         probs = np.array([v.fracture_probability for v in pred.views])
-        _, cams = predictor._forward(predictor._models[0], _batch(bundles[0], study).numpy())
+        _, cams = predictor._forward(predictor.networks[0], _batch(bundles[0], study).numpy())
         raw = np.stack(
             [cv2.resize(c, (WIDTH, HEIGHT), interpolation=cv2.INTER_LINEAR) for c in cams]
         )
@@ -365,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"))
     parser.add_argument("--repeats", type=int, default=2, help="timed runs after one warm-up")
-    parser.add_argument("--arch", action="append", choices=("densenet161", "resnet152"))
+    parser.add_argument("--arch", action="append", choices=ARCHITECTURES)
     parser.add_argument(
         "--work",
         default=str(REPO / ".bench" / "inference"),
@@ -387,12 +389,13 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    archs = args.arch or ["densenet161", "resnet152"]
+    archs = args.arch or list(ARCHITECTURES)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     paths = _bundles(work, archs)
     from wristviewer.ai.cpu import cpu_info
-    from wristviewer.ai.predictor import device_description, resolve_precision, select_device
+    from wristviewer.ai.device import device_description, select_device
+    from wristviewer.ai.predictor import resolve_precision
 
     device = select_device(args.device)
     precision = resolve_precision(args.precision, device)

@@ -23,7 +23,6 @@ APP_NAME = "WristViewer"
 GUI_EXE = "wristviewer-gui"
 CLI_EXE = "wristviewer"
 BUNDLE_ID = "org.wristviewer.WristViewer"
-BUNDLE_SUFFIX = ".safetensors"
 
 #: files under resources/ that are tools for developers, not application data
 NOT_SHIPPED = {"make_icons.py", "make_sample.py"}
@@ -97,6 +96,7 @@ def verify_bundles(models_dir: Path, verify: Callable[[Path], Any] | None = None
     bundle is fine: the app then ships without a model.
     """
     from wristviewer.ai.bundle import BundleError
+    from wristviewer.ai.registry import BUNDLE_SUFFIX
 
     check = verify or _default_verify
     if not models_dir.is_dir():

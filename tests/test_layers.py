@@ -34,6 +34,21 @@ def test_imaging_needs_neither_torch_nor_qt() -> None:
     assert "cv2" in loaded
 
 
+def test_the_viewer_model_needs_neither_qt_nor_torch() -> None:
+    loaded = _top_level(_modules_after_import("import wristviewer.viewer"))
+    assert not loaded & {"torch", "torchvision", "PySide6", "pyqtgraph", "training"}
+
+
+def test_card_result_and_catalogue_load_no_torch() -> None:
+    """The types and the model catalogue the window and the workflow import at start-up."""
+    loaded = _top_level(
+        _modules_after_import(
+            "import wristviewer.ai.card, wristviewer.ai.results, wristviewer.ai.registry"
+        )
+    )
+    assert not loaded & {"torch", "torchvision", "PySide6", "pyqtgraph"}
+
+
 @pytest.mark.parametrize("package", ["wristviewer.ai"])
 def test_ai_never_loads_qt(package: str) -> None:
     if not (REPO / package.replace(".", "/")).is_dir():

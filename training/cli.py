@@ -11,6 +11,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from wristviewer.ai.registry import ARCHITECTURES
+
 
 def _parser() -> argparse.ArgumentParser:
     from training.config import FitConfig, add_dataclass_flags
@@ -96,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--random-init", action="store_true", help="write an untrained bundle (needs --arch)"
     )
-    p.add_argument("--arch", choices=("densenet161", "resnet152"))
+    p.add_argument("--arch", choices=ARCHITECTURES)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.set_defaults(run=_run_export)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from training.data import LAYOUTS
+from wristviewer.ai.registry import ARCHITECTURES
 
 
 def _f(default: Any, help: str, **kw: Any) -> Any:  # noqa: A002 - argparse's word
@@ -58,7 +59,7 @@ class FitConfig:
     tuning_fraction: float = _f(0.1, "share of the training part (by patient) for tuning")
     limit: int | None = _f(None, "use only this many images (seeded, stratified); for trials")
     seed: int = _f(0, "seed for the split, the shuffling and the weights")
-    arch: str = _f("densenet161", "network", choices=("densenet161", "resnet152"))
+    arch: str = _f(ARCHITECTURES[0], "network", choices=ARCHITECTURES)
     init: str = _f(
         "imagenet", "initial weights: none, imagenet (torch hub cache, else download) or a FILE"
     )

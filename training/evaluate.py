@@ -52,7 +52,7 @@ from training.fit import (
     _write_skipped,
     load_weights_file,
     predict_logits,
-    select_device,
+    training_device,
 )
 from training.splits import Split, load_split
 
@@ -75,6 +75,7 @@ def load_model(path: str | Path) -> LoadedModel:
     """A fit output folder, its ``best.pt`` / ``checkpoint.pt``, or a ``.safetensors`` bundle."""
     from wristviewer.ai.architectures import build_model
     from wristviewer.ai.recipe import Recipe
+    from wristviewer.ai.registry import BUNDLE_SUFFIX
 
     p = Path(path)
     if p.is_dir():
@@ -83,7 +84,7 @@ def load_model(path: str | Path) -> LoadedModel:
         raise FitError(
             f"{p}: no such model file (expected a fit output folder, best.pt or a bundle)"
         )
-    if p.suffix == ".safetensors":
+    if p.suffix == BUNDLE_SUFFIX:
         from wristviewer.ai.bundle import load_bundle
 
         bundle = load_bundle(p)
@@ -129,23 +130,16 @@ def raw_cams(
 ) -> np.ndarray:
     """Raw CAMs (N, h, w) float32 of the fracture logit (exact Grad-CAM of the GAP+linear head)."""
     from wristviewer.ai.architectures import cam_layer_name, head_weight
-    from wristviewer.ai.gradcam import linear_head_cam
+    from wristviewer.ai.gradcam import forward_with_cam
 
     model = loaded.model.to(device).eval()
     layer = model.get_submodule(cam_layer_name(loaded.arch))
-    captured: list[torch.Tensor] = []
-    handle = layer.register_forward_hook(lambda _m, _i, out: captured.append(out.detach()))
+    weight = head_weight(model, loaded.arch)
     maps: list[np.ndarray] = []
-    try:
-        loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
-        for images, _ in loader:
-            captured.clear()
-            model(images.to(device))
-            maps.append(
-                linear_head_cam(captured[-1], head_weight(model, loaded.arch)).cpu().numpy()
-            )
-    finally:
-        handle.remove()
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    for images, _ in loader:
+        _, cams = forward_with_cam(model, layer, weight, images.to(device))
+        maps.append(cams.cpu().numpy())
     return np.concatenate(maps) if maps else np.zeros((0, 1, 1), np.float32)
 
 
@@ -264,7 +258,7 @@ def evaluate(
     out_dir.mkdir(parents=True, exist_ok=True)
     if not split.test:
         raise FitError(f"{out_dir}: the split has no test images")
-    dev = select_device(device)
+    dev = training_device(device)
     cache = _cache_for(loaded, cache_dir)
     tuning, skipped_t = warm_cache(split.tuning, cache, workers)
     bar = Progress("preprocess test", len(split.test), progress)

@@ -100,7 +100,8 @@ def export_run(
     viewer computes in its own precision)."""
     import torch
 
-    from wristviewer.ai.bundle import ModelCard, OperatingPoint, save_bundle, weights_sha256
+    from wristviewer.ai.bundle import save_bundle, weights_sha256
+    from wristviewer.ai.card import ModelCard, OperatingPoint
 
     run = Path(run)
     ev_path = run / EVALUATION_DIR / "evaluation.json"

@@ -19,6 +19,7 @@ rank 0 evaluates the tuning set and writes every file, and the stop decision is 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import math
@@ -115,20 +116,15 @@ def _clock(seconds: float) -> str:
     return f"{m // 60}:{m % 60:02d}:{sec:02d}"
 
 
-def select_device(requested: str) -> torch.device:
-    """``auto`` = CUDA, else MPS, else CPU; an explicit device must exist."""
-    if requested == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    dev = torch.device(requested)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise FitError(
-            f"device {requested!r} was requested but CUDA is not available on this machine"
-        )
-    return dev
+def training_device(requested: str) -> torch.device:
+    """:func:`wristviewer.ai.device.select_device` in strict mode: ``auto`` = CUDA, else MPS,
+    else CPU; an explicit device must exist (a run meant for a GPU never falls back)."""
+    from wristviewer.ai.device import DeviceUnavailable, select_device
+
+    try:
+        return select_device(requested, strict=True)
+    except (DeviceUnavailable, ValueError) as exc:
+        raise FitError(str(exc)) from exc
 
 
 def amp_dtype(cfg: FitConfig, device: torch.device) -> torch.dtype | None:
@@ -297,7 +293,9 @@ def initialise(model: nn.Module, cfg: FitConfig) -> str:
 
 def load_weights_file(path: Path) -> dict[str, torch.Tensor]:
     """A state dict from a bundle (.safetensors), a checkpoint/best file, or a raw state dict."""
-    if path.suffix == ".safetensors":
+    from wristviewer.ai.registry import BUNDLE_SUFFIX
+
+    if path.suffix == BUNDLE_SUFFIX:
         from wristviewer.ai.bundle import load_bundle
 
         return dict(load_bundle(path).state_dict)
@@ -582,20 +580,58 @@ def _merge_resume(cfg: FitConfig, explicit: set[str]) -> FitConfig:
     return saved
 
 
-def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
-    """Train one network as ``cfg`` says; resumable; returns where the results are."""
-    from wristviewer.ai.architectures import build_model, cam_layer_name, head_name
-    from wristviewer.ai.recipe import Recipe
+@dataclass
+class _Run:
+    """One training run as it goes: what :func:`_setup` builds, :func:`_resume` restores and
+    every epoch (:func:`_train_epoch`, :func:`_tune_and_checkpoint`) advances."""
 
-    if cfg.resume:
-        cfg = _merge_resume(cfg, explicit if explicit is not None else set())
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
+    cfg: FitConfig
+    out: Path
+    device: torch.device
+    distributed: bool
+    rank: int
+    world: int
+    owns_group: bool
+    recipe: Any  # wristviewer.ai.recipe.Recipe
+    scratch: bool
+    skipped: list[Any]
+    train_ds: Any
+    tuning_ds: data_mod.RadiographDataset
+    tuning_labels: np.ndarray
+    model: nn.Module
+    net: nn.Module
+    use_cl: bool
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    per_step: bool
+    autocast: torch.dtype | None
+    head: nn.Module
+    cam_layer: nn.Module
+    scaler: torch.amp.GradScaler
+    loss_fn: nn.Module
+    sampler: Any = None
+    loader: Any = None
+    writer: Any = None
+    metrics_path: Path | None = None
+    start_epoch: int = 0
+    best_auroc: float = -math.inf
+    best_epoch: int = 0
+    since_best: int = 0
+
+    @property
+    def main(self) -> bool:
+        """Rank 0: evaluates the tuning set and writes every file."""
+        return self.rank == 0
+
+
+def _start_processes(cfg: FitConfig) -> tuple[torch.device, bool, int, int, bool]:
+    """The device and, under torchrun, the process group: (device, distributed, rank, world,
+    whether this call created the group)."""
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank = 0
     world = 1
     owns_group = False
-    device = select_device(cfg.device)
+    device = training_device(cfg.device)
     if distributed:
         import torch.distributed as dist
 
@@ -607,21 +643,21 @@ def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(device)
-    main = rank == 0
-    out = Path(cfg.out)
-    if main:
-        out.mkdir(parents=True, exist_ok=True)
-        if (out / CHECKPOINT).exists() and not cfg.resume:
-            raise FitError(
-                f"{out}: a run is already there; pass --resume to continue it or choose another --out"
-            )
-        cfg.save(out / "config.json")
-    if cfg.deterministic:
-        torch.use_deterministic_algorithms(True)
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    seed_everything(cfg.seed)
+    return device, distributed, rank, world, owns_group
 
-    recipe = Recipe.from_dict(cfg.recipe_dict())
+
+def _barrier(distributed: bool) -> None:
+    if distributed:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+def _datasets(
+    cfg: FitConfig, out: Path, recipe: Any, main: bool, distributed: bool
+) -> tuple[bool, list[Any], Any, data_mod.RadiographDataset]:
+    """Split, preprocess cache and datasets: (scratch, skipped images, training set, tuning
+    set). ``scratch``: the augmented (from-scratch) training set is used."""
     split = prepare_split(cfg, out)
     if main and not (out / "split" / "split.csv").is_file():
         split.save(out / "split")
@@ -642,32 +678,35 @@ def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
         else cache
     )
     bar = Progress("preprocess", len(split.train) + len(split.tuning), cfg.progress and main)
-    if distributed and not main:  # rank 0 fills the cache; the others then read it
-        import torch.distributed as dist
-
-        dist.barrier()
+    if not main:  # rank 0 fills the cache; the others then read it
+        _barrier(distributed)
     train_recs, skipped_a = data_mod.warm_cache(
         split.train, train_cache, cfg.workers if main else 0, lambda d, t: bar.update(d)
     )
     tuning_recs, skipped_b = data_mod.warm_cache(
         split.tuning, cache, cfg.workers if main else 0, None
     )
-    if distributed and main:
-        import torch.distributed as dist
-
-        dist.barrier()
+    if main:
+        _barrier(distributed)
     skipped = skipped_a + skipped_b
     if main:
         _write_skipped(skipped, out / "skipped.csv")
         _write_run_info(out, cfg, split, train_recs, skipped)
-    train_ds: Any
+    train_ds = _training_set(cfg, train_recs, train_cache if scratch else cache, scratch)
+    return scratch, skipped, train_ds, data_mod.RadiographDataset(tuning_recs, cache)
+
+
+def _training_set(
+    cfg: FitConfig, train_recs: Sequence[data_mod.Record], cache: Any, scratch: bool
+) -> Any:
+    """The augmented set (``scratch``) or the plain one, oversampled when ``cfg`` says."""
     if scratch:
         from training.augment import AugmentConfig, AugmentedDataset
 
         primary = {str(r.path) for r in train_recs if r.region in (None, "hand")}
-        train_ds = AugmentedDataset(
+        return AugmentedDataset(
             train_recs,
-            train_cache,
+            cache,
             primary=primary
             if len(primary) < len(train_recs)
             else {str(r.path) for r in train_recs},
@@ -684,15 +723,62 @@ def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
             primary_share=cfg.primary_share,
             fracture_weight=cfg.fracture_weight,
         )
-    else:
-        samples = (
-            data_mod.oversample_minority(train_recs, zoom=cfg.zoom != 1.0)
-            if cfg.oversample
-            else [data_mod.Sample(r) for r in train_recs]
-        )
-        train_ds = data_mod.RadiographDataset(samples, cache, cfg.zoom)
-    tuning_ds = data_mod.RadiographDataset(tuning_recs, cache)
-    tuning_labels = tuning_ds.labels.astype(np.float64)
+    samples = (
+        data_mod.oversample_minority(train_recs, zoom=cfg.zoom != 1.0)
+        if cfg.oversample
+        else [data_mod.Sample(r) for r in train_recs]
+    )
+    return data_mod.RadiographDataset(samples, cache, cfg.zoom)
+
+
+def _optimiser(
+    cfg: FitConfig, model: nn.Module, n_train: int, world: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """Adam(W) and its learning-rate schedule over the whole run's optimiser steps."""
+    opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    optimizer = opt_cls(
+        model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay
+    )
+    world_batches = -(-n_train // (cfg.batch_size * world))
+    if cfg.max_batches is not None:
+        world_batches = min(world_batches, cfg.max_batches)
+    steps_per_epoch = -(-world_batches // cfg.accumulate)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lr_lambda(cfg, steps_per_epoch * cfg.epochs)
+    )
+    return optimizer, scheduler
+
+
+def _prepare_output(cfg: FitConfig, out: Path, main: bool) -> None:
+    """The output folder and config.json (rank 0), determinism, and the seeds."""
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        if (out / CHECKPOINT).exists() and not cfg.resume:
+            raise FitError(
+                f"{out}: a run is already there; pass --resume to continue it or choose another --out"
+            )
+        cfg.save(out / "config.json")
+    if cfg.deterministic:
+        torch.use_deterministic_algorithms(True)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    seed_everything(cfg.seed)
+
+
+def _setup(cfg: FitConfig) -> _Run:
+    """Everything before the first epoch of a new or resumed run: processes, output folder,
+    seeds, data, the network, the optimiser and its schedule (the checkpoint is
+    :func:`_resume`'s)."""
+    from wristviewer.ai.architectures import build_model, cam_layer_name, head_name
+    from wristviewer.ai.recipe import Recipe
+
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    device, distributed, rank, world, owns_group = _start_processes(cfg)
+    main = rank == 0
+    out = Path(cfg.out)
+    _prepare_output(cfg, out, main)
+    recipe = Recipe.from_dict(cfg.recipe_dict())
+    scratch, skipped, train_ds, tuning_ds = _datasets(cfg, out, recipe, main, distributed)
 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.arch)
@@ -708,18 +794,7 @@ def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
 
-    opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    optimizer = opt_cls(
-        model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay
-    )
-    world_batches = -(-len(train_ds) // (cfg.batch_size * world))
-    if cfg.max_batches is not None:
-        world_batches = min(world_batches, cfg.max_batches)
-    steps_per_epoch = -(-world_batches // cfg.accumulate)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lr_lambda(cfg, steps_per_epoch * cfg.epochs)
-    )
-    per_step = cfg.schedule == "cosine"
+    optimizer, scheduler = _optimiser(cfg, model, len(train_ds), world)
     autocast = amp_dtype(cfg, device)
     if main and cfg.progress:
         from wristviewer.ai.cpu import cpu_info
@@ -729,92 +804,128 @@ def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
             f"device {device}, precision {autocast or 'fp32'} ({why}); "
             f"CPU {cpu_info().describe()}, {torch.get_num_threads()} threads\n"
         )
-    head = model.get_submodule(head_name(cfg.arch))
-    cam_layer = model.get_submodule(cam_layer_name(cfg.arch))
-    scaler = torch.amp.GradScaler(device.type, enabled=autocast == torch.float16)
-    loss_fn = nn.BCEWithLogitsLoss()
+    return _Run(
+        cfg=cfg,
+        out=out,
+        device=device,
+        distributed=distributed,
+        rank=rank,
+        world=world,
+        owns_group=owns_group,
+        recipe=recipe,
+        scratch=scratch,
+        skipped=skipped,
+        train_ds=train_ds,
+        tuning_ds=tuning_ds,
+        tuning_labels=tuning_ds.labels.astype(np.float64),
+        model=model,
+        net=net,
+        use_cl=use_cl,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        per_step=cfg.schedule == "cosine",
+        autocast=autocast,
+        head=model.get_submodule(head_name(cfg.arch)),
+        cam_layer=model.get_submodule(cam_layer_name(cfg.arch)),
+        scaler=torch.amp.GradScaler(device.type, enabled=autocast == torch.float16),
+        loss_fn=nn.BCEWithLogitsLoss(),
+    )
 
-    start_epoch = 0
-    best_auroc = -math.inf
-    best_epoch = 0
-    since_best = 0
-    if cfg.resume:
-        ckpt_path = out / CHECKPOINT
-        if not ckpt_path.is_file():
-            raise FitError(f"{ckpt_path}: no checkpoint to resume from")
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        scaler.load_state_dict(ckpt["scaler"])
-        _set_rng_state(ckpt["rng"])
-        start_epoch = int(ckpt["epoch"])
-        best_auroc, best_epoch, since_best = (
-            float(ckpt["best_auroc"]),
-            int(ckpt["best_epoch"]),
-            int(ckpt["since_best"]),
-        )
 
-    if distributed:
-        sampler: Any = torch.utils.data.distributed.DistributedSampler(
-            train_ds, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed
+def _resume(run: _Run) -> None:
+    """Restore model, optimiser, scheduler, grad scaler, RNG states and the best-so-far from
+    ``checkpoint.pt`` (a resumed run only)."""
+    ckpt_path = run.out / CHECKPOINT
+    if not ckpt_path.is_file():
+        raise FitError(f"{ckpt_path}: no checkpoint to resume from")
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    run.model.load_state_dict(ckpt["model"])
+    run.optimizer.load_state_dict(ckpt["optimizer"])
+    run.scheduler.load_state_dict(ckpt["scheduler"])
+    run.scaler.load_state_dict(ckpt["scaler"])
+    _set_rng_state(ckpt["rng"])
+    run.start_epoch = int(ckpt["epoch"])
+    run.best_auroc, run.best_epoch, run.since_best = (
+        float(ckpt["best_auroc"]),
+        int(ckpt["best_epoch"]),
+        int(ckpt["since_best"]),
+    )
+
+
+def _open_loader(run: _Run) -> None:
+    """The training batches' sampler and loader, TensorBoard, and metrics.csv's header."""
+    cfg = run.cfg
+    if run.distributed:
+        run.sampler = torch.utils.data.distributed.DistributedSampler(
+            run.train_ds, num_replicas=run.world, rank=run.rank, shuffle=True, seed=cfg.seed
         )
     else:
-        sampler = EpochPermutation(len(train_ds), cfg.seed)
-    loader = torch.utils.data.DataLoader(
-        train_ds,
+        run.sampler = EpochPermutation(len(run.train_ds), cfg.seed)
+    run.loader = torch.utils.data.DataLoader(
+        run.train_ds,
         batch_size=cfg.batch_size,
-        sampler=sampler,
+        sampler=run.sampler,
         num_workers=cfg.workers,
-        pin_memory=device.type == "cuda",
+        pin_memory=run.device.type == "cuda",
         # The augmented dataset draws each epoch's plan in set_epoch: workers must start
         # afresh every epoch to see it (a persistent worker keeps its first copy).
-        persistent_workers=cfg.workers > 0 and not scratch,
+        persistent_workers=cfg.workers > 0 and not run.scratch,
         # A last batch of one image would give BatchNorm a single sample: drop it (its images
         # come back in other epochs' batches, the permutation changes every epoch).
-        drop_last=cfg.batch_size > 1 and len(sampler) % cfg.batch_size == 1,
+        drop_last=cfg.batch_size > 1 and len(run.sampler) % cfg.batch_size == 1,
     )
-    writer = _tensorboard(out) if cfg.tensorboard and main else None
-    metrics_path = out / "metrics.csv"
-    if main and (not cfg.resume or not metrics_path.is_file()):
-        with metrics_path.open("w", newline="", encoding="utf-8") as fh:
+    run.writer = _tensorboard(run.out) if cfg.tensorboard and run.main else None
+    run.metrics_path = run.out / "metrics.csv"
+    if run.main and (not cfg.resume or not run.metrics_path.is_file()):
+        with run.metrics_path.open("w", newline="", encoding="utf-8") as fh:
             csv.writer(fh).writerow(METRICS_COLUMNS)
 
-    stopped_early = False
-    epoch = start_epoch
-    for epoch in range(start_epoch, cfg.epochs):
-        if scratch:
-            train_ds.set_epoch(epoch, cfg.low_res_scale if epoch < cfg.low_res_epochs else 1.0)
-        sampler.set_epoch(epoch)
-        net.train()
-        t0 = time.monotonic()
-        n_batches = len(loader) if cfg.max_batches is None else min(len(loader), cfg.max_batches)
-        bar = Progress(f"epoch {epoch + 1}/{cfg.epochs}", n_batches, cfg.progress and main)
-        total_loss = 0.0
-        total_box = 0.0
-        seen = 0
-        optimizer.zero_grad(set_to_none=True)
-        pending = 0
-        captured: list[torch.Tensor] = []
-        hook = (
-            cam_layer.register_forward_hook(lambda _m, _i, o, keep=captured: keep.append(o))
-            if cfg.box_loss_weight > 0
-            else None
-        )
-        for b, batch in enumerate(loader):
+
+@dataclass
+class _EpochStats:
+    """One epoch's training: the summed loss over ``seen`` images and the seconds it took."""
+
+    total_loss: float
+    seen: int
+    seconds: float
+
+
+def _train_epoch(run: _Run, epoch: int) -> _EpochStats:
+    """One pass over the training batches (0-based ``epoch``), with the box loss when set."""
+    from wristviewer.ai.gradcam import captured_outputs
+
+    cfg, device = run.cfg, run.device
+    if run.scratch:
+        run.train_ds.set_epoch(epoch, cfg.low_res_scale if epoch < cfg.low_res_epochs else 1.0)
+    run.sampler.set_epoch(epoch)
+    run.net.train()
+    t0 = time.monotonic()
+    n_batches = (
+        len(run.loader) if cfg.max_batches is None else min(len(run.loader), cfg.max_batches)
+    )
+    bar = Progress(f"epoch {epoch + 1}/{cfg.epochs}", n_batches, cfg.progress and run.main)
+    total_loss = 0.0
+    total_box = 0.0
+    seen = 0
+    run.optimizer.zero_grad(set_to_none=True)
+    pending = 0
+    with contextlib.ExitStack() as hooks:
+        boxes = cfg.box_loss_weight > 0
+        captured = hooks.enter_context(captured_outputs(run.cam_layer)) if boxes else []
+        for b, batch in enumerate(run.loader):
             if b >= n_batches:
                 break
             images, labels = batch[0], batch[1]
             x = images.to(device, non_blocking=True)
-            if use_cl:
+            if run.use_cl:
                 x = x.contiguous(memory_format=torch.channels_last)
             y = labels.to(device, non_blocking=True).reshape(-1, 1)
             captured.clear()
-            with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-                logits = net(x)
-            loss = loss_fn(logits.float(), y)
-            if hook is not None:
-                cells = cell_logits(captured[-1], head)
+            with torch.autocast(device.type, dtype=run.autocast, enabled=run.autocast is not None):
+                logits = run.net(x)
+            loss = run.loss_fn(logits.float(), y)
+            if boxes:
+                cells = cell_logits(captured[-1], run.head)
                 extra = box_loss(
                     cells,
                     y,
@@ -825,109 +936,148 @@ def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
                 total_box += float(extra.detach()) * x.shape[0]
                 loss = loss + cfg.box_loss_weight * extra
             captured.clear()
-            scaler.scale(loss / cfg.accumulate).backward()
+            run.scaler.scale(loss / cfg.accumulate).backward()
             pending += 1
             if pending == cfg.accumulate or b + 1 == n_batches:
-                scaler.step(optimizer)
-                scaler.update()
-                optimizer.zero_grad(set_to_none=True)
+                run.scaler.step(run.optimizer)
+                run.scaler.update()
+                run.optimizer.zero_grad(set_to_none=True)
                 pending = 0
-                if per_step:
-                    scheduler.step()
+                if run.per_step:
+                    run.scheduler.step()
             total_loss += float(loss.detach()) * x.shape[0]
             seen += x.shape[0]
-            box_note = f" box {total_box / max(seen, 1):.4f}" if hook is not None else ""
+            box_note = f" box {total_box / max(seen, 1):.4f}" if boxes else ""
             bar.update(b + 1, f"loss {total_loss / max(seen, 1):.4f}{box_note}")
-        if hook is not None:
-            hook.remove()
-        if not per_step:
-            scheduler.step()
-        train_seconds = time.monotonic() - t0
+    if not run.per_step:
+        run.scheduler.step()
+    return _EpochStats(total_loss, seen, time.monotonic() - t0)
 
-        stop = torch.zeros(1)
-        if main:
-            tl = predict_logits(
-                model, tuning_ds, device, max(cfg.batch_size, 8), 0, autocast, use_cl
-            )
-            both = 0 < tuning_labels.sum() < len(tuning_labels)
-            tune_auc = auroc(tuning_labels, tl) if both else float("nan")
-            tune_loss = _bce(tuning_labels, tl)
-            improved = both and tune_auc > best_auroc
-            if improved or (best_epoch == 0 and not both):
-                best_auroc = tune_auc if both else best_auroc
-                best_epoch = epoch + 1
-                since_best = 0
-                atomic_save(
-                    {
-                        "model": model.state_dict(),
-                        "arch": cfg.arch,
-                        "recipe": recipe.to_dict(),
-                        "epoch": epoch + 1,
-                        "tuning_auroc": tune_auc,
-                    },
-                    out / BEST,
-                )
-            else:
-                since_best += 1
-            row = [
-                epoch + 1,
-                optimizer.param_groups[0]["lr"] if per_step else cfg.lr * lr_factor(epoch, cfg),
-                total_loss / max(seen, 1),
-                tune_loss,
-                tune_auc,
-                best_auroc,
-                round(train_seconds, 3),
-                round(seen * world / max(train_seconds, 1e-9), 3),
-            ]
-            with metrics_path.open("a", newline="", encoding="utf-8") as fh:
-                csv.writer(fh).writerow(row)
-            if writer is not None:
-                writer.add_scalar("loss/train", row[2], epoch + 1)
-                writer.add_scalar("loss/tuning", tune_loss, epoch + 1)
-                writer.add_scalar("auroc/tuning", tune_auc, epoch + 1)
-            atomic_save(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict(),
-                    "rng": _rng_state(),
-                    "epoch": epoch + 1,
-                    "best_auroc": best_auroc,
-                    "best_epoch": best_epoch,
-                    "since_best": since_best,
-                    "arch": cfg.arch,
-                },
-                out / CHECKPOINT,
-            )
-            if cfg.progress:
-                sys.stderr.write(
-                    f"epoch {epoch + 1}: train loss {row[2]:.4f}, tuning loss {tune_loss:.4f}, tuning AUROC {tune_auc:.4f} (best {best_auroc:.4f} at epoch {best_epoch})\n"
-                )
-            if should_stop(epoch + 1, since_best, cfg):
-                stop[0] = 1
-        if distributed:
-            import torch.distributed as dist
 
-            dist.broadcast(stop, src=0)
-        if stop[0] > 0:
-            stopped_early = True
-            break
-    if writer is not None:
-        writer.close()
-    if distributed:
+def _tune(run: _Run, epoch: int) -> tuple[float, float]:
+    """Rank 0: the tuning set's (loss, AUROC) after 0-based ``epoch``; ``best.pt`` and the
+    best-so-far when the AUROC improved (or, with one class only, after the first epoch)."""
+    cfg = run.cfg
+    tl = predict_logits(
+        run.model, run.tuning_ds, run.device, max(cfg.batch_size, 8), 0, run.autocast, run.use_cl
+    )
+    labels = run.tuning_labels
+    both = 0 < labels.sum() < len(labels)
+    tune_auc = auroc(labels, tl) if both else float("nan")
+    tune_loss = _bce(labels, tl)
+    improved = both and tune_auc > run.best_auroc
+    if improved or (run.best_epoch == 0 and not both):
+        run.best_auroc = tune_auc if both else run.best_auroc
+        run.best_epoch = epoch + 1
+        run.since_best = 0
+        atomic_save(
+            {
+                "model": run.model.state_dict(),
+                "arch": cfg.arch,
+                "recipe": run.recipe.to_dict(),
+                "epoch": epoch + 1,
+                "tuning_auroc": tune_auc,
+            },
+            run.out / BEST,
+        )
+    else:
+        run.since_best += 1
+    return tune_loss, tune_auc
+
+
+def _checkpoint(
+    run: _Run, epoch: int, stats: _EpochStats, tune_loss: float, tune_auc: float
+) -> None:
+    """Rank 0: the epoch's metrics row (metrics.csv, TensorBoard) and ``checkpoint.pt``."""
+    cfg = run.cfg
+    row = [
+        epoch + 1,
+        run.optimizer.param_groups[0]["lr"] if run.per_step else cfg.lr * lr_factor(epoch, cfg),
+        stats.total_loss / max(stats.seen, 1),
+        tune_loss,
+        tune_auc,
+        run.best_auroc,
+        round(stats.seconds, 3),
+        round(stats.seen * run.world / max(stats.seconds, 1e-9), 3),
+    ]
+    assert run.metrics_path is not None
+    with run.metrics_path.open("a", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerow(row)
+    if run.writer is not None:
+        run.writer.add_scalar("loss/train", row[2], epoch + 1)
+        run.writer.add_scalar("loss/tuning", tune_loss, epoch + 1)
+        run.writer.add_scalar("auroc/tuning", tune_auc, epoch + 1)
+    atomic_save(
+        {
+            "model": run.model.state_dict(),
+            "optimizer": run.optimizer.state_dict(),
+            "scheduler": run.scheduler.state_dict(),
+            "scaler": run.scaler.state_dict(),
+            "rng": _rng_state(),
+            "epoch": epoch + 1,
+            "best_auroc": run.best_auroc,
+            "best_epoch": run.best_epoch,
+            "since_best": run.since_best,
+            "arch": cfg.arch,
+        },
+        run.out / CHECKPOINT,
+    )
+    if cfg.progress:
+        sys.stderr.write(
+            f"epoch {epoch + 1}: train loss {row[2]:.4f}, tuning loss {tune_loss:.4f}, tuning AUROC {tune_auc:.4f} (best {run.best_auroc:.4f} at epoch {run.best_epoch})\n"
+        )
+
+
+def _tune_and_checkpoint(run: _Run, epoch: int, stats: _EpochStats) -> bool:
+    """After each epoch: rank 0 tunes and checkpoints; returns whether to stop early (every
+    rank gets the same answer)."""
+    stop = torch.zeros(1)
+    if run.main:
+        tune_loss, tune_auc = _tune(run, epoch)
+        _checkpoint(run, epoch, stats, tune_loss, tune_auc)
+        if should_stop(epoch + 1, run.since_best, run.cfg):
+            stop[0] = 1
+    if run.distributed:
+        import torch.distributed as dist
+
+        dist.broadcast(stop, src=0)
+    return bool(stop[0] > 0)
+
+
+def _finish(run: _Run) -> None:
+    if run.writer is not None:
+        run.writer.close()
+    if run.distributed:
         import torch.distributed as dist
 
         dist.barrier()
-        if owns_group:
+        if run.owns_group:
             dist.destroy_process_group()
+
+
+def fit(cfg: FitConfig, explicit: set[str] | None = None) -> FitResult:
+    """Train one network as ``cfg`` says; resumable; returns where the results are."""
+    if cfg.resume:
+        cfg = _merge_resume(cfg, explicit if explicit is not None else set())
+    run = _setup(cfg)
+    if cfg.resume:
+        _resume(run)
+    _open_loader(run)
+    stopped_early = False
+    epoch = run.start_epoch
+    for epoch in range(run.start_epoch, cfg.epochs):
+        stats = _train_epoch(run, epoch)
+        if _tune_and_checkpoint(run, epoch, stats):
+            stopped_early = True
+            break
+    _finish(run)
     return FitResult(
-        out,
-        best_epoch,
-        best_auroc,
-        epoch + 1 - start_epoch if cfg.epochs > start_epoch else 0,
+        run.out,
+        run.best_epoch,
+        run.best_auroc,
+        epoch + 1 - run.start_epoch if cfg.epochs > run.start_epoch else 0,
         stopped_early,
-        len(skipped),
+        len(run.skipped),
     )
 
 

@@ -17,8 +17,6 @@ from wristviewer.ai.bundle import (
     CARD_KEY,
     CARD_SHA_KEY,
     BundleError,
-    ModelCard,
-    OperatingPoint,
     card_metadata,
     create_untrained_bundle,
     inspect_bundle,
@@ -27,6 +25,7 @@ from wristviewer.ai.bundle import (
     save_bundle,
     weights_sha256,
 )
+from wristviewer.ai.card import ModelCard, OperatingPoint
 
 
 def _write_raw(path: Path, tensors: dict[str, torch.Tensor], card: ModelCard) -> Path:

@@ -465,7 +465,7 @@ def test_unusable_files_never_hide_the_good_bundles(
     assert code == 0, err
     assert json.loads(out)["model"]["name"] == "densenet161-untrained"
 
-    from wristviewer.ui.main_window import find_models_job
+    from wristviewer.ui.jobs import find_models_job
 
     specs, cards, problems = find_models_job()
     assert specs == ["densenet161"] and len(problems) == 2 * len(bad)

@@ -10,21 +10,19 @@ import torch
 from torch import nn
 
 from wristviewer.ai.architectures import cam_layer_name, head_weight
-from wristviewer.ai.gradcam import GradCAM, grad_cam, linear_head_cam
+from wristviewer.ai.gradcam import (
+    GradCAM,
+    captured_outputs,
+    forward_with_cam,
+    grad_cam,
+)
 from wristviewer.ai.heatmap import HEATMAP_FLOOR, cam_to_heatmap, overlay_heatmap
 
 
 def _exact_cam(model: nn.Module, arch: str, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    captured: list[torch.Tensor] = []
-    handle = model.get_submodule(cam_layer_name(arch)).register_forward_hook(
-        lambda _m, _i, out: captured.append(out)
-    )
-    try:
-        with torch.inference_mode():
-            logits = model(x)
-            cam = linear_head_cam(captured[0], head_weight(model, arch).detach())
-    finally:
-        handle.remove()
+    layer = model.get_submodule(cam_layer_name(arch))
+    with torch.inference_mode():
+        logits, cam = forward_with_cam(model, layer, head_weight(model, arch).detach(), x)
     return cam, logits
 
 
@@ -158,3 +156,22 @@ def test_overlay_leaves_values_below_the_viewer_floor_undrawn() -> None:
     assert all(np.array_equal(out[r, c], g) for r in (0, 1) for c in range(3))
     assert not np.array_equal(out[2, 0], g) and not np.array_equal(out[3, 0], g)
     assert not np.array_equal(overlay_heatmap(grey, heat, floor=0.0)[1, 0], g)  # no floor: drawn
+
+
+def test_captured_outputs_releases_its_hook_even_when_the_block_raises() -> None:
+    layer = nn.ReLU()
+    with pytest.raises(KeyError), captured_outputs(layer) as outputs:
+        layer(torch.tensor([-1.0, 2.0]))
+        raise KeyError("the body failed")
+    assert len(outputs) == 1 and outputs[0].tolist() == [0.0, 2.0]
+    assert not layer._forward_hooks, "the hook must be released"
+
+
+def test_forward_with_cam_refuses_a_layer_the_pass_skips() -> None:
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2, 1)
+    )
+    unused = nn.Conv2d(1, 2, 1)
+    with pytest.raises(RuntimeError, match="no output"):
+        forward_with_cam(model, unused, torch.ones(2), torch.ones(1, 1, 4, 4))
+    assert not unused._forward_hooks

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from wristviewer.ai.cpu import cpu_info
-
 from tests.ai.helpers import make_radiograph, make_study
 from wristviewer.ai.bundle import ModelBundle, weights_sha256
+from wristviewer.ai.cpu import cpu_info
+from wristviewer.ai.device import select_device
 from wristviewer.ai.predictor import (
+    ModelCache,
     NonFiniteResult,
     PredictionCancelled,
     Predictor,
@@ -21,7 +22,6 @@ from wristviewer.ai.predictor import (
     aggregate,
     calibrated_probability,
     resolve_precision,
-    select_device,
 )
 from wristviewer.imaging.radiograph import Study
 
@@ -208,6 +208,30 @@ def test_models_are_cached_per_weights_device_precision(densenet_bundle) -> None
     b = _loaded_model(densenet_bundle, torch.device("cpu"), "fp32")
     assert a is b
     assert a.model.features.conv0.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_the_model_cache_holds_one_model_set_at_a_time(densenet_bundle, resnet_bundle) -> None:
+    cache = ModelCache()
+    cpu = torch.device("cpu")
+    (dn,) = cache.networks([densenet_bundle], cpu, "fp32")
+    assert cache.networks([densenet_bundle], cpu, "fp32")[0] is dn
+    both = cache.networks([densenet_bundle, resnet_bundle], cpu, "fp32")
+    assert both[0] is dn, "a set that keeps a loaded network reuses it"
+    cache.networks([resnet_bundle], cpu, "fp32")
+    assert cache.networks([densenet_bundle], cpu, "fp32")[0] is not dn, "it was let go"
+
+
+def test_the_model_cache_keeps_the_last_choice_until_another_or_clear(
+    densenet_path, resnet_path
+) -> None:
+    cache = ModelCache()
+    first = cache.predictor(str(densenet_path), "cpu")
+    assert cache.predictor(str(densenet_path), "cpu") is first
+    assert [c.name for c in first.cards] == first.model_names
+    other = cache.predictor(str(resnet_path), "cpu")
+    assert other is not first and cache.predictor(str(resnet_path), "cpu") is other
+    cache.clear()
+    assert cache.predictor(str(resnet_path), "cpu") is not other
 
 
 def test_cuda_and_mps_requests_fall_back_to_cpu_with_a_warning(densenet_bundle) -> None:

@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from tests.ai.helpers import make_radiograph
-from wristviewer.ai.bundle import BundleError, ModelCard, load_bundle, save_bundle
+from wristviewer.ai.bundle import BundleError, load_bundle, save_bundle
+from wristviewer.ai.card import ModelCard
 from wristviewer.ai.predictor import Predictor
 from wristviewer.ai.recipe import Recipe, preprocess
 from wristviewer.imaging import read

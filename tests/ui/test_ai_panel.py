@@ -10,7 +10,7 @@ import numpy as np
 from tests.ui.helpers import wait_idle, wrist_like
 from wristviewer.imaging import Radiograph, Study, View
 from wristviewer.paths import user_models_dir
-from wristviewer.ui.panels import UNTRAINED_WARNING
+from wristviewer.ui.results_panel import UNTRAINED_WARNING
 
 
 def _study(n_views: int = 3, study_id: str = "study-1") -> Study:
@@ -130,7 +130,7 @@ def test_dropping_a_bundle_installs_it(qtbot, untrained_bundle_file, window) -> 
 
 
 def _trained_card():  # -> ModelCard
-    from wristviewer.ai.bundle import ModelCard, OperatingPoint
+    from wristviewer.ai.card import ModelCard, OperatingPoint
     from wristviewer.ai.recipe import Recipe
 
     return ModelCard(
@@ -165,7 +165,7 @@ def _trained_card():  # -> ModelCard
 
 
 def test_the_card_summary_shows_test_figures_with_their_intervals() -> None:
-    from wristviewer.ui.panels import card_summary
+    from wristviewer.ui.card_text import card_summary
 
     text = card_summary(_trained_card())
     assert "Test AUROC 0.812 (95% CI 0.734–0.871) on 148 test images" in text
@@ -182,7 +182,7 @@ def test_the_card_summary_shows_test_figures_with_their_intervals() -> None:
 def test_a_card_without_test_figures_labels_the_tuning_ones() -> None:
     import dataclasses
 
-    from wristviewer.ui.panels import card_summary
+    from wristviewer.ui.card_text import card_summary
 
     card = dataclasses.replace(_trained_card(), metrics={})
     text = card_summary(card)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.ui.helpers import wait_idle
 from tests.ui.pdf_text import page_count, pdf_text, squash
-from wristviewer.ui.second_opinion import AuditLogDialog
+from wristviewer.ui.audit_dialog import AuditLogDialog
 from wristviewer.workflow.audit import AuditDatabase, default_path
 from wristviewer.workflow.blind_read import Agreement, Read, ReadState
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from wristviewer.imaging import Radiograph, View, Window
-from wristviewer.ui.state import DisplayState, ViewerState
 from wristviewer.ui.view_panel import ViewPanel, display_rect, display_transform
+from wristviewer.viewer import DisplayState, ViewerState
 
 
 def _non_square(spacing: tuple[float, float] | None = None) -> Radiograph:

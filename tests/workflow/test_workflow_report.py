@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from tests.helpers.dicom_factory import phantom, write_dicom
+from wristviewer.ai.card import ModelCard, OperatingPoint
+from wristviewer.ai.recipe import Recipe
 from wristviewer.imaging import Study, read
 from wristviewer.workflow.blind_read import Read, ReadSession, RevealMode
 from wristviewer.workflow.report import DISCLAIMER, build_report
@@ -27,8 +29,16 @@ class _Prediction:
         self.models = ["m"]
 
 
-class _Card:
-    name, arch, version, weights_sha256, untrained = "dn", "densenet161", "1", "ef" * 32, True
+def _card() -> ModelCard:
+    return ModelCard(
+        name="dn",
+        arch="densenet161",
+        version="1",
+        recipe=Recipe(),
+        operating_points=[OperatingPoint("youden", 0.5)],
+        weights_sha256="ef" * 32,
+        untrained=True,
+    )
 
 
 def _study(tmp_path: Path) -> Study:
@@ -50,7 +60,7 @@ def test_report_without_identifiers_names_no_patient(tmp_path: Path) -> None:
     session = ReadSession("s", mode=RevealMode.AFTER_READ)
     session.submit_read(Read.FRACTURE, "distal radius")
     session.decide(Read.FRACTURE)
-    content = build_report(study, _Prediction([_VP(r.path, 0.8, heat)]), [_Card()], session)
+    content = build_report(study, _Prediction([_VP(r.path, 0.8, heat)]), [_card()], session)
     text = content.to_text()
     for expected in (
         "fracture suspected",

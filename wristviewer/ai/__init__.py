@@ -3,7 +3,9 @@ Grad-CAM and the :class:`Predictor`. torch and torchvision live here; never Qt.
 
 Names are exported lazily (PEP 562): ``import wristviewer.ai`` loads nothing heavy, and
 ``from wristviewer.ai import Predictor`` imports torch only at that moment. Import
-``wristviewer.ai.recipe`` or ``wristviewer.ai.heatmap`` directly for the torch-free parts.
+``wristviewer.ai.card``, ``wristviewer.ai.results``, ``wristviewer.ai.registry`` (the model
+catalogue; reading bundles loads torch), ``wristviewer.ai.recipe`` or ``wristviewer.ai.heatmap``
+directly for the torch-free parts.
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
-    "ARCHITECTURES": "architectures",
+    "ARCHITECTURES": "registry",
     "build_model": "architectures",
     "cam_layer_name": "architectures",
     "head_name": "architectures",
     "Recipe": "recipe",
     "preprocess": "recipe",
     "BundleError": "bundle",
-    "OperatingPoint": "bundle",
-    "ModelCard": "bundle",
+    "OperatingPoint": "card",
+    "ModelCard": "card",
     "ModelBundle": "bundle",
     "save_bundle": "bundle",
     "load_bundle": "bundle",
@@ -41,15 +43,22 @@ _EXPORTS: dict[str, str] = {
     "overlay_heatmap": "heatmap",
     "Predictor": "predictor",
     "PredictionCancelled": "predictor",
-    "ViewPrediction": "predictor",
-    "StudyPrediction": "predictor",
-    "select_device": "predictor",
+    "ViewPrediction": "results",
+    "StudyPrediction": "results",
+    "select_device": "device",
+    "DeviceUnavailable": "device",
+    "ModelCache": "predictor",
+    "MODEL_CACHE": "predictor",
+    "forward_with_cam": "gradcam",
     "clear_model_cache": "predictor",
 }
 
 __all__ = [
     "ARCHITECTURES",
     "BundleEntry",
+    "DeviceUnavailable",
+    "MODEL_CACHE",
+    "ModelCache",
     "BundleError",
     "GradCAM",
     "ModelBundle",
@@ -68,6 +77,7 @@ __all__ = [
     "clear_model_cache",
     "create_untrained_bundle",
     "find_bundles",
+    "forward_with_cam",
     "grad_cam",
     "head_name",
     "inspect_bundle",
@@ -98,30 +108,30 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from wristviewer.ai.architectures import ARCHITECTURES, build_model, cam_layer_name, head_name
+    from wristviewer.ai.architectures import build_model, cam_layer_name, head_name
     from wristviewer.ai.bundle import (
         BundleError,
         ModelBundle,
-        ModelCard,
-        OperatingPoint,
         create_untrained_bundle,
         inspect_bundle,
         load_bundle,
         save_bundle,
         weights_sha256,
     )
-    from wristviewer.ai.gradcam import GradCAM, grad_cam, linear_head_cam
+    from wristviewer.ai.card import ModelCard, OperatingPoint
+    from wristviewer.ai.device import DeviceUnavailable, select_device
+    from wristviewer.ai.gradcam import GradCAM, forward_with_cam, grad_cam, linear_head_cam
     from wristviewer.ai.heatmap import cam_to_heatmap, overlay_heatmap
     from wristviewer.ai.predictor import (
+        MODEL_CACHE,
+        ModelCache,
         PredictionCancelled,
         Predictor,
-        StudyPrediction,
-        ViewPrediction,
         clear_model_cache,
-        select_device,
     )
     from wristviewer.ai.recipe import Recipe, preprocess
     from wristviewer.ai.registry import (
+        ARCHITECTURES,
         BundleEntry,
         NoModelError,
         RegistryError,
@@ -130,3 +140,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         remove_bundle,
         resolve_models,
     )
+    from wristviewer.ai.results import StudyPrediction, ViewPrediction

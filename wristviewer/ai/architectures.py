@@ -22,7 +22,19 @@ import torch
 import torchvision
 from torch import nn
 
-ARCHITECTURES: tuple[str, ...] = ("densenet161", "resnet152")
+from wristviewer.ai.card import ARCHITECTURES
+
+__all__ = [
+    "ARCHITECTURES",
+    "DenseNetFracture",
+    "UnknownArchitectureError",
+    "build_model",
+    "cam_layer_name",
+    "expected_shapes",
+    "feature_channels",
+    "head_name",
+    "head_weight",
+]
 
 _CAM_LAYERS = {"densenet161": "features_relu", "resnet152": "layer4"}
 _HEADS = {"densenet161": "classifier", "resnet152": "fc"}

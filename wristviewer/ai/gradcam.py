@@ -10,8 +10,10 @@
         CAM = ReLU(sum_k w_k A_k) / (H·W)
 
     — identical to (a) with no backward pass. Each CAM cell is that cell's contribution to
-    the logit (before the ReLU). The :class:`~wristviewer.ai.predictor.Predictor` uses (b);
-    tests prove (a) and (b) agree on both architectures.
+    the logit (before the ReLU). :func:`forward_with_cam` runs it: one forward pass gives the
+    logits and the CAMs; the :class:`~wristviewer.ai.predictor.Predictor`, training's
+    evaluation and the untrained bundles' heatmap scale all use it. Tests prove (a) and (b)
+    agree on both architectures.
 
 CAMs are returned raw, on the feature grid (N, h, w), float32: never min-max normalised per
 image. :func:`wristviewer.ai.heatmap.cam_to_heatmap` puts them on the card's fixed scale.
@@ -19,7 +21,9 @@ image. :func:`wristviewer.ai.heatmap.cam_to_heatmap` puts them on the card's fix
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from types import TracebackType
 
 import torch
@@ -43,6 +47,31 @@ def linear_head_cam(activations: torch.Tensor, weight: torch.Tensor) -> torch.Te
     h, wd = a.shape[-2:]
     cam = torch.einsum("nkhw,k->nhw", a, w) / float(h * wd)
     return torch.relu(cam)
+
+
+@contextlib.contextmanager
+def captured_outputs(layer: nn.Module) -> Iterator[list[torch.Tensor]]:
+    """The outputs of ``layer`` during the ``with`` block, in order (a forward hook, released
+    on exit even when the block raises)."""
+    outputs: list[torch.Tensor] = []
+    handle = layer.register_forward_hook(lambda _m, _i, out: outputs.append(out))
+    try:
+        yield outputs
+    finally:
+        handle.remove()
+
+
+def forward_with_cam(
+    model: nn.Module, layer: nn.Module, weight: torch.Tensor, x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One forward pass of ``x``: (the model's output, :func:`linear_head_cam` of ``layer``'s
+    output with the head row ``weight``), the CAMs (N, h, w) float32. Runs under whatever
+    grad mode the caller set (the callers use ``torch.inference_mode`` or ``no_grad``)."""
+    with captured_outputs(layer) as outputs:
+        logits = model(x)
+    if not outputs:
+        raise RuntimeError("the CAM layer produced no output in the forward pass")
+    return logits, linear_head_cam(outputs[-1], weight)
 
 
 class GradCAM:

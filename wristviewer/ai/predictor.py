@@ -1,9 +1,8 @@
 """The Predictor: a :class:`Study` in, per-view and per-study fracture probabilities out.
 
-Device: ``"auto"`` picks CUDA, then Apple MPS, then the CPU. An explicit ``"cuda"`` or
-``"mps"`` on a machine without one **falls back to the CPU with a RuntimeWarning** (the
-result is the same, only slower; a saved setting must not make the viewer unusable on
-another machine). :attr:`Predictor.device_name` says what actually ran.
+Device: :func:`wristviewer.ai.device.select_device` — ``"auto"`` picks CUDA, then Apple MPS,
+then the CPU; an explicit ``"cuda"`` or ``"mps"`` on a machine without one **falls back to
+the CPU with a RuntimeWarning**. :attr:`Predictor.device_name` says what actually ran.
 
 Precision: ``"auto"`` is fp16 on CUDA (not measured in this project: no GPU was available;
 override with ``precision="fp32"``), fp32 on MPS, and on the CPU bf16 where the CPU has
@@ -16,7 +15,8 @@ or on a GPU without bf16) fall back to fp32 with a warning.
 Every view of a study goes through each model in **one** batched forward pass
 (channels_last, ``torch.inference_mode``); the heatmap comes from the same pass through the
 exact CAM of a global-average-pool + linear head (:func:`~wristviewer.ai.gradcam.linear_head_cam`,
-no backward pass). Loaded models are cached per (weights SHA-256, device, precision).
+no backward pass). Loaded networks are owned by a :class:`ModelCache` (one model set in
+memory at a time), keyed by (weights SHA-256, device, precision).
 
 Probabilities are calibrated: ``sigmoid(logit / temperature)``. A study's probability is
 the card's aggregation rule over its views. **Ensemble** (several bundles; provisional
@@ -32,9 +32,8 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,17 +42,16 @@ from torch import nn
 
 from wristviewer.ai.architectures import cam_layer_name, head_weight
 from wristviewer.ai.bundle import ModelBundle, weights_sha256
-from wristviewer.ai.gradcam import linear_head_cam
+from wristviewer.ai.card import ModelCard
+from wristviewer.ai.device import device_description, select_device
+from wristviewer.ai.gradcam import forward_with_cam
 from wristviewer.ai.heatmap import cam_peak, cam_to_heatmap
 from wristviewer.ai.recipe import Recipe, preprocess
-from wristviewer.imaging.radiograph import Study, View
+from wristviewer.ai.results import StudyPrediction, ViewPrediction
+from wristviewer.imaging.radiograph import Study
 
-DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "fp16", "bf16")
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-#: how many loaded models stay cached (each DenseNet-161 / ResNet-152 is 100-230 MB in fp32)
-MODEL_CACHE_SIZE = 4
 
 #: most views in one forward pass; a wrist study (2-4 views) always fits in one, and a folder
 #: of hundreds of plain images opened as one "study" does not exhaust memory
@@ -72,66 +70,6 @@ class NonFiniteResult(ValueError):
     def __init__(self, view_errors: dict[Path, str]) -> None:
         self.view_errors = view_errors
         super().__init__(" ".join(view_errors.values()) + " No verdict is given for this study.")
-
-
-@dataclass
-class ViewPrediction:
-    """One view's result.
-
-    ``fracture_probability``: calibrated, 0..1. ``heatmap``: float32 (rows, cols) — the
-    radiograph's own pixel geometry — in 0..1 on the card's fixed ``heatmap_scale``.
-    ``member_probabilities``: each model's calibrated probability, by model name.
-    ``heatmap_peak``: (x, y) of the raw CAM's maximum in the radiograph's own pixel
-    coordinates (before any display rotation); for an ensemble, the peak of the first model.
-    """
-
-    path: Path
-    view: View
-    fracture_probability: float
-    heatmap: np.ndarray
-    member_probabilities: dict[str, float] = field(default_factory=dict)
-    heatmap_peak: tuple[float, float] | None = None
-
-
-@dataclass
-class StudyPrediction:
-    """One study's result: ``suspected`` is ``fracture_probability >= threshold``.
-
-    ``models``: the names of the bundles that ran; ``untrained``: True when any of them is an
-    untrained (random-weight) bundle, whose results are meaningless. ``seconds``:
-    ``preprocess``, ``inference`` (forward passes and CAMs) and ``heatmaps`` (mapping onto
-    the radiographs) for this study.
-    """
-
-    study_id: str
-    fracture_probability: float
-    threshold: float
-    suspected: bool
-    views: list[ViewPrediction]
-    models: list[str]
-    aggregation: str = "max"
-    untrained: bool = False
-    seconds: dict[str, float] = field(default_factory=dict)
-
-
-def select_device(requested: str = "auto") -> torch.device:
-    """``"auto"``: CUDA, then MPS, then CPU. ``"cuda"``/``"mps"`` without one: CPU + RuntimeWarning."""
-    if requested not in DEVICES:
-        raise ValueError(f"unknown device {requested!r}; choose one of {', '.join(DEVICES)}")
-    cuda = torch.cuda.is_available()
-    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
-    if requested == "auto":
-        if cuda:
-            return torch.device("cuda")
-        return torch.device("mps") if mps else torch.device("cpu")
-    unavailable = {
-        "cuda": None if cuda else "CUDA was requested but no CUDA GPU is available",
-        "mps": None if mps else "Apple MPS was requested but is not available",
-    }
-    if unavailable.get(requested):
-        warnings.warn(f"{unavailable[requested]}: using the CPU", RuntimeWarning, stacklevel=2)
-        return torch.device("cpu")
-    return torch.device(requested)
 
 
 def resolve_precision(requested: str, device: torch.device) -> str:
@@ -172,15 +110,6 @@ def precision_reason(requested: str, device: torch.device, precision: str) -> st
     return f"{precision}: the default on {device.type}"
 
 
-def device_description(device: torch.device) -> str:
-    """Human-readable device name: the GPU's name, ``"Apple MPS"`` or ``"CPU"``."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    if device.type == "mps":
-        return "Apple MPS"
-    return "CPU"
-
-
 def aggregate(probabilities: Sequence[float], rule: str) -> float:
     """Study probability from view probabilities: ``max``, ``mean`` or ``noisy_or``."""
     p = np.asarray(probabilities, dtype=np.float64)
@@ -213,47 +142,103 @@ class _LoadedModel:
     lock: threading.Lock
 
 
-_CACHE: OrderedDict[tuple[str, str, str], _LoadedModel] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
+_Key = tuple[str, str, str]
 
 
-def clear_model_cache() -> None:
-    """Forget every cached model (frees their memory once no predictor holds them)."""
-    with _CACHE_LOCK:
-        _CACHE.clear()
-
-
-def _cache_key(bundle: ModelBundle, device: torch.device, precision: str) -> tuple[str, str, str]:
+def _cache_key(bundle: ModelBundle, device: torch.device, precision: str) -> _Key:
     sha = bundle.card.weights_sha256 or weights_sha256(bundle.state_dict)
     return (sha, str(device), precision)
 
 
+def _load(bundle: ModelBundle, device: torch.device, precision: str) -> _LoadedModel:
+    model = bundle.build_model(share_memory=True)
+    model.requires_grad_(False)
+    model = model.to(device=device, dtype=_DTYPES[precision])
+    model = model.to(memory_format=torch.channels_last)
+    arch = bundle.card.arch
+    return _LoadedModel(
+        model=model,
+        layer=model.get_submodule(cam_layer_name(arch)),
+        weight=head_weight(model, arch).detach().float(),
+        lock=threading.Lock(),
+    )
+
+
+class ModelCache:
+    """The one owner of loaded networks, shared by every :class:`Predictor` in the process.
+
+    Memory policy: **one model set in memory at a time**. A model set is the networks one
+    Predictor runs (one bundle, or the ensemble's members) on one device at one precision;
+    each DenseNet-161 / ResNet-152 is 100-230 MB in fp32. Loading another set lets go of the
+    previous one (its memory is freed once no Predictor still holds it); asking again for
+    the loaded set reuses it. :meth:`predictor` also keeps the Predictor of the last model
+    choice, so a window runs study after study without loading again; :meth:`clear` forgets
+    everything (call it when the installed bundles change).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._networks: dict[_Key, _LoadedModel] = {}
+        self._chosen: tuple[tuple[str, str], Predictor] | None = None
+
+    def networks(
+        self, bundles: Sequence[ModelBundle], device: torch.device, precision: str
+    ) -> list[_LoadedModel]:
+        """The loaded networks of ``bundles`` (this becomes the set held in memory)."""
+        keys = [_cache_key(b, device, precision) for b in bundles]
+        with self._lock:
+            # let go of the rest before loading, so two sets are never held here at once
+            held = {k: self._networks[k] for k in keys if k in self._networks}
+            self._networks = held
+            if self._chosen is not None and not all(
+                any(m is h for h in held.values()) for m in self._chosen[1].networks
+            ):
+                self._chosen = None
+            for bundle, key in zip(bundles, keys, strict=True):
+                if key not in held:
+                    held[key] = _load(bundle, device, precision)
+            return [held[k] for k in keys]
+
+    def predictor(self, spec: str, device: str = "auto") -> Predictor:
+        """The Predictor for a model choice (``spec`` as :func:`~wristviewer.ai.registry.resolve_models`
+        takes it) on ``device``: the one made last time when both are the same, else a new
+        one (resolving and loading the bundles; the previous set is let go)."""
+        from wristviewer.ai.registry import resolve_models
+
+        with self._lock:
+            if self._chosen is not None and self._chosen[0] == (spec, device):
+                return self._chosen[1]
+            self._chosen = None
+        predictor = Predictor(resolve_models(spec), device=device, cache=self)
+        with self._lock:
+            self._chosen = ((spec, device), predictor)
+        return predictor
+
+    def clear(self) -> None:
+        """Forget every loaded network and Predictor (memory is freed once no caller holds
+        them)."""
+        with self._lock:
+            self._networks = {}
+            self._chosen = None
+
+
+#: the process's model cache (the viewer's windows and the command line share it)
+MODEL_CACHE = ModelCache()
+
+
+def clear_model_cache() -> None:
+    """Forget every cached model (frees their memory once no predictor holds them)."""
+    MODEL_CACHE.clear()
+
+
 def _loaded_model(bundle: ModelBundle, device: torch.device, precision: str) -> _LoadedModel:
-    key = _cache_key(bundle, device, precision)
-    with _CACHE_LOCK:
-        hit = _CACHE.get(key)
-        if hit is not None:
-            _CACHE.move_to_end(key)
-            return hit
-        model = bundle.build_model(share_memory=True)
-        model.requires_grad_(False)
-        model = model.to(device=device, dtype=_DTYPES[precision])
-        model = model.to(memory_format=torch.channels_last)
-        arch = bundle.card.arch
-        loaded = _LoadedModel(
-            model=model,
-            layer=model.get_submodule(cam_layer_name(arch)),
-            weight=head_weight(model, arch).detach().float(),
-            lock=threading.Lock(),
-        )
-        _CACHE[key] = loaded
-        while len(_CACHE) > MODEL_CACHE_SIZE:
-            _CACHE.popitem(last=False)
-        return loaded
+    """One bundle's network through :data:`MODEL_CACHE` (it becomes the set in memory)."""
+    return MODEL_CACHE.networks([bundle], device, precision)[0]
 
 
 class Predictor:
-    """Runs one model, or an ensemble, on studies. Thread-safe; models are shared via a cache.
+    """Runs one model, or an ensemble, on studies. Thread-safe; the networks come from
+    ``cache`` (:data:`MODEL_CACHE` by default, whose memory policy applies).
 
     ``device``: auto|cpu|cuda|mps; ``precision``: auto|fp32|fp16|bf16 (module docstring for
     the rules and fallbacks).
@@ -264,6 +249,8 @@ class Predictor:
         bundles: Sequence[ModelBundle],
         device: str = "auto",
         precision: str = "auto",
+        *,
+        cache: ModelCache | None = None,
     ) -> None:
         if not bundles:
             raise ValueError("a Predictor needs at least one model bundle")
@@ -272,7 +259,7 @@ class Predictor:
         self.precision: str = resolve_precision(precision, self.device)
         self.precision_reason: str = precision_reason(precision, self.device, self.precision)
         self.device_name: str = device_description(self.device)
-        self._models = [_loaded_model(b, self.device, self.precision) for b in self.bundles]
+        self.networks = (cache or MODEL_CACHE).networks(self.bundles, self.device, self.precision)
         rules = {b.card.aggregation for b in self.bundles}
         self.aggregation: str = rules.pop() if len(rules) == 1 else "max"
         self.threshold: float = float(np.mean([b.card.threshold for b in self.bundles]))
@@ -280,6 +267,10 @@ class Predictor:
     @property
     def model_names(self) -> list[str]:
         return [b.card.name for b in self.bundles]
+
+    @property
+    def cards(self) -> list[ModelCard]:
+        return [b.card for b in self.bundles]
 
     @property
     def untrained(self) -> bool:
@@ -331,7 +322,7 @@ class Predictor:
         heatmap_sums: list[np.ndarray | None] = [None] * len(views)
         peaks: list[tuple[float, float] | None] = [None] * len(views)
         non_finite: dict[Path, str] = {}
-        for bundle, loaded in zip(self.bundles, self._models, strict=True):
+        for bundle, loaded in zip(self.bundles, self.networks, strict=True):
             check()
             t0 = time.perf_counter()
             logits, cams = self._forward(loaded, batches[bundle.card.recipe])
@@ -413,24 +404,13 @@ class Predictor:
         (logits (N,), raw CAMs (N, h, w)) as numpy on the CPU."""
         logits_out: list[np.ndarray] = []
         cams_out: list[np.ndarray] = []
-        captured: list[torch.Tensor] = []
         for start in range(0, len(batch), MAX_BATCH):
             x = torch.from_numpy(batch[start : start + MAX_BATCH]).to(
                 device=self.device, dtype=_DTYPES[self.precision], memory_format=torch.channels_last
             )
-            captured.clear()
-            with loaded.lock:
-                handle = loaded.layer.register_forward_hook(
-                    lambda _m, _i, out: captured.append(out)
-                )
-                try:
-                    with torch.inference_mode():
-                        logits = loaded.model(x)
-                        cams = linear_head_cam(captured[-1], loaded.weight)
-                finally:
-                    handle.remove()
+            with loaded.lock, torch.inference_mode():
+                logits, cams = forward_with_cam(loaded.model, loaded.layer, loaded.weight, x)
             logits_out.append(logits.float().reshape(-1).cpu().numpy())
             cams_out.append(cams.cpu().numpy())
-            captured.clear()
             del x, logits, cams
         return np.concatenate(logits_out), np.concatenate(cams_out)

@@ -1,4 +1,9 @@
-"""Where model bundles live: shipped with the application, installed by the user, or a path.
+"""The model catalogue: which models exist, where their bundles live, which one is used.
+
+The one place that knows the architectures (:data:`ARCHITECTURES`), the ensemble
+(:data:`ENSEMBLE`: one bundle of each architecture), the model choices (:data:`MODEL_SPECS`)
+and their labels (:func:`model_label`), the bundle file suffix (:data:`BUNDLE_SUFFIX`) and
+which bundle is preferred; the command lines, training and the window ask it.
 
 - ``wristviewer.paths.bundled_models_dir()`` (``resources/models``): shipped, read-only.
 - ``wristviewer.paths.user_models_dir()``: installed with ``wristviewer models install FILE``
@@ -7,30 +12,73 @@
 Choosing a bundle for an architecture (:func:`resolve_models`): among the valid bundles of
 that architecture, trained ones before untrained ones, then the most recently created, then
 user-installed before bundled; a bundle that fails full verification is passed over.
+
+Importing this module loads no torch (the window imports it at start-up); reading bundles
+(:func:`find_bundles`, :func:`resolve_models`, ...) loads :mod:`wristviewer.ai.bundle` then.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from wristviewer.ai.architectures import ARCHITECTURES
-from wristviewer.ai.bundle import (
-    BUNDLE_SUFFIX,
-    BundleError,
-    ModelBundle,
-    ModelCard,
-    inspect_bundle,
-    load_bundle,
-)
+from wristviewer.ai.card import ARCHITECTURES, ModelCard
 from wristviewer.paths import bundled_models_dir, user_models_dir
 from wristviewer.text import printable
+
+if TYPE_CHECKING:  # pragma: no cover - types only; bundle.py imports torch
+    from wristviewer.ai.bundle import ModelBundle
+
+__all__ = [
+    "ARCHITECTURES",
+    "AUTO",
+    "BUNDLE_SUFFIX",
+    "ENSEMBLE",
+    "ENSEMBLE_RULE",
+    "HOW_TO_INSTALL",
+    "MODEL_SPECS",
+    "BundleEntry",
+    "InstallResult",
+    "NoModelError",
+    "RegistryError",
+    "bundle_files_present",
+    "ensemble_members",
+    "ensemble_sha256",
+    "find_bundles",
+    "install_bundle",
+    "model_choices",
+    "model_label",
+    "preferred_cards",
+    "remove_bundle",
+    "resolve_models",
+]
+#: the model choice that runs one bundle of every architecture together
+ENSEMBLE = "ensemble"
+#: the model choice that runs the ensemble when every architecture is installed, else the one
+AUTO = "auto"
+MODEL_SPECS: tuple[str, ...] = (AUTO, ENSEMBLE, *ARCHITECTURES)
+#: a model bundle's file name ends in this
+BUNDLE_SUFFIX = ".safetensors"
+#: how an ensemble combines its members (the Predictor's rule, provisional)
+ENSEMBLE_RULE = (
+    "mean of calibrated probabilities and of scaled heatmaps; threshold = mean of "
+    "the members' Youden thresholds (provisional)"
+)
+_LABELS: dict[str, str] = {
+    "densenet161": "DenseNet-161",
+    "resnet152": "ResNet-152",
+    ENSEMBLE: "Both (DenseNet-161 + ResNet-152)",
+    AUTO: "Automatic",
+}
 
 #: the sentence telling a user how to get a model
 HOW_TO_INSTALL = (
@@ -38,7 +86,42 @@ HOW_TO_INSTALL = (
     "or train and export one with 'python -m training export'."
 )
 
-MODEL_SPECS: tuple[str, ...] = ("auto", "ensemble", *ARCHITECTURES)
+
+def model_label(spec: str) -> str:
+    """The name a person reads for a model choice (``"DenseNet-161"``); the spec itself for
+    one this catalogue does not know."""
+    return _LABELS.get(spec, spec)
+
+
+def ensemble_members(spec: str) -> tuple[str, ...]:
+    """The architectures a model choice runs: every one for :data:`ENSEMBLE`, else the
+    architecture itself (empty for a spec that is neither)."""
+    if spec == ENSEMBLE:
+        return ARCHITECTURES
+    return (spec,) if spec in ARCHITECTURES else ()
+
+
+def model_choices(archs: Iterable[str]) -> list[str]:
+    """The model choices offered when bundles of ``archs`` are installed: each architecture,
+    then :data:`ENSEMBLE` when every architecture is there."""
+    present = set(archs)
+    specs = [arch for arch in ARCHITECTURES if arch in present]
+    if len(specs) == len(ARCHITECTURES):
+        specs.append(ENSEMBLE)
+    return specs
+
+
+def ensemble_sha256(member_sha256s: Iterable[str]) -> str:
+    """An ensemble's identity: SHA-256 (hex) over its members' sorted weights checksums."""
+    return hashlib.sha256("".join(sorted(member_sha256s)).encode()).hexdigest()
+
+
+def bundle_files_present() -> bool:
+    """Whether any bundle file exists (a cheap look at the folders that reads no bundle)."""
+    for _source, folder in _folders():
+        if folder.is_dir() and any(folder.glob(f"*{BUNDLE_SUFFIX}")):
+            return True
+    return False
 
 
 class RegistryError(Exception):
@@ -83,6 +166,8 @@ def find_bundles(*, verify: bool = False) -> list[BundleEntry]:
     the header only (fast); ``verify=True`` also reads the weights and checks their SHA-256
     and that they are finite.
     """
+    from wristviewer.ai.bundle import BundleError, inspect_bundle, load_bundle
+
     entries: list[BundleEntry] = []
     for source, folder in _folders():
         try:
@@ -106,13 +191,30 @@ def find_bundles(*, verify: bool = False) -> list[BundleEntry]:
 
 
 def _preference(entry: BundleEntry) -> tuple[bool, str, bool]:
+    """The sort key of the preference rule (module docstring): larger is preferred."""
     assert entry.card is not None
     return (not entry.card.untrained, entry.card.created, entry.source == "user")
+
+
+def preferred_cards(entries: Sequence[BundleEntry]) -> dict[str, ModelCard]:
+    """The card of the bundle :func:`resolve_models` prefers for each architecture among
+    ``entries`` (usable ones only; a bundle failing full verification is found out only when
+    it is loaded)."""
+    best: dict[str, BundleEntry] = {}
+    for entry in entries:
+        if entry.card is None:
+            continue
+        held = best.get(entry.card.arch)
+        if held is None or _preference(entry) > _preference(held):
+            best[entry.card.arch] = entry
+    return {arch: entry.card for arch, entry in best.items() if entry.card is not None}
 
 
 def _best_for_arch(
     arch: str, entries: list[BundleEntry], failures: list[str]
 ) -> ModelBundle | None:
+    from wristviewer.ai.bundle import BundleError, load_bundle
+
     candidates = sorted(
         (e for e in entries if e.card is not None and e.card.arch == arch),
         key=_preference,
@@ -141,6 +243,8 @@ def resolve_models(spec: str) -> list[ModelBundle]:
     Raises :class:`NoModelError` (a sentence saying how to install one) or
     :class:`~wristviewer.ai.bundle.BundleError` for a path that is not a valid bundle.
     """
+    from wristviewer.ai.bundle import BundleError, load_bundle
+
     candidate = Path(spec).expanduser()
     if spec not in MODEL_SPECS and (candidate.suffix == BUNDLE_SUFFIX or candidate.exists()):
         if not candidate.is_file():
@@ -153,10 +257,10 @@ def resolve_models(spec: str) -> list[ModelBundle]:
         if best is None:
             raise _no_model(spec, entries, failures)
         return [best]
-    if spec in ("ensemble", "auto"):
+    if spec in (ENSEMBLE, AUTO):
         found = {arch: _best_for_arch(arch, entries, failures) for arch in ARCHITECTURES}
         present = [b for b in found.values() if b is not None]
-        if spec == "ensemble" and len(present) < len(ARCHITECTURES):
+        if spec == ENSEMBLE and len(present) < len(ARCHITECTURES):
             missing = [arch for arch, b in found.items() if b is None]
             raise _no_model(f"{' and '.join(missing)} (needed for the ensemble)", entries, failures)
         if not present:
@@ -240,6 +344,8 @@ def _difference(installed: ModelCard, new: ModelCard) -> str:
 
 def _verified(entry: BundleEntry) -> bool:
     """True when the installed file still loads and verifies (checksum, finite weights)."""
+    from wristviewer.ai.bundle import BundleError, load_bundle
+
     try:
         load_bundle(entry.path)
     except BundleError:
@@ -258,6 +364,8 @@ def install_bundle(path: str | Path, *, force: bool = False) -> InstallResult:
     Raises :class:`~wristviewer.ai.bundle.BundleError` for an invalid bundle and
     :class:`RegistryError` for a clash, an unwritable folder or a full disk.
     """
+    from wristviewer.ai.bundle import load_bundle
+
     source = Path(path)
     bundle = load_bundle(source)
     card = bundle.card

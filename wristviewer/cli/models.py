@@ -17,6 +17,7 @@ import argparse
 import sys
 from typing import Any
 
+from wristviewer.ai.registry import ARCHITECTURES
 from wristviewer.cli import jsonout
 
 EXIT_OK = 0
@@ -48,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "create-untrained",
         help="write a random-weight bundle (demos and tests only: its results are meaningless)",
     )
-    create.add_argument("arch", choices=("densenet161", "resnet152"))
+    create.add_argument("arch", choices=ARCHITECTURES)
     create.add_argument("file", metavar="FILE")
     create.add_argument("--seed", type=int, default=0)
     create.add_argument("--name", default=None)

@@ -40,6 +40,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from wristviewer.ai.registry import (
+    ARCHITECTURES,
+    AUTO,
+    ENSEMBLE,
+    ENSEMBLE_RULE,
+    ensemble_sha256,
+)
 from wristviewer.cli import jsonout
 
 EXIT_OK = 0
@@ -61,8 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="DICOM/PNG/JPEG files or folders")
     p.add_argument(
         "--model",
-        default="auto",
-        metavar="densenet161|resnet152|ensemble|auto|FILE",
+        default=AUTO,
+        metavar="|".join((*ARCHITECTURES, ENSEMBLE, AUTO, "FILE")),
         help="which installed model(s) to run, or a bundle file (default: auto = the ensemble "
         "when both architectures are installed, else the one that is)",
     )
@@ -325,8 +332,6 @@ def _finish(records: dict[str, _StudyRecord], predictor: Any) -> list[dict[str, 
 
 
 def _describe_model(bundles: Sequence[Any]) -> dict[str, Any]:
-    import hashlib
-
     members = [
         {
             "name": b.card.name,
@@ -340,15 +345,13 @@ def _describe_model(bundles: Sequence[Any]) -> dict[str, Any]:
     ]
     if len(members) == 1:
         return members[0]
-    combined = hashlib.sha256("".join(sorted(m["sha256"] for m in members)).encode()).hexdigest()
     return {
-        "name": "ensemble",
-        "arch": "ensemble",
-        "sha256": combined,
+        "name": ENSEMBLE,
+        "arch": ENSEMBLE,
+        "sha256": ensemble_sha256(m["sha256"] for m in members),
         "untrained": any(m["untrained"] for m in members),
         "members": members,
-        "rule": "mean of calibrated probabilities and of scaled heatmaps; threshold = mean of "
-        "the members' Youden thresholds (provisional)",
+        "rule": ENSEMBLE_RULE,
     }
 
 

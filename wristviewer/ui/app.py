@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wristviewer.paths import user_config_dir, user_log_dir, user_models_dir
+from wristviewer.ui.screenshot import SCREENSHOT_TIMEOUT_S
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QEvent, QObject
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 #: one event per file when several are opened at once)
 FILE_OPEN_GATHER_MS = 100
 
-SCREENSHOT_SIZE = (1600, 1000)
-SCREENSHOT_TIMEOUT_S = 600.0
 _TIMING_ENV = "WRISTVIEWER_TIMING"  # when set, timestamps (time.time()) go to stderr
 
 
@@ -216,10 +215,29 @@ def run_app(
             return 0
 
     folder_problems = prepare_user_folders()
-    from PySide6.QtCore import QTimer
+    app = _start_qt(folder_problems)
+    file_opener = install_file_open_filter(app)
+    # Listen before the (slow) window is built: launches meanwhile queue in file_opener.
+    server = _start_server(file_opener) if single else None
+    configure_pyqtgraph()
+    window = _show_window(start, screenshot=bool(screenshot))
+    if paths:
+        window.open_paths(paths)
+    if screenshot:
+        from wristviewer.ui.screenshot import take_screenshot
+
+        for problem in folder_problems:
+            sys.stderr.write(problem + "\n")
+        app.removeEventFilter(file_opener)
+        return take_screenshot(app, window, Path(screenshot), timeout_s, expect_studies=bool(paths))
+    return _run_window(app, window, file_opener, server, folder_problems)
+
+
+def _start_qt(folder_problems: list[str]) -> Any:
+    """Logging, the QApplication with its names and icon."""
     from PySide6.QtWidgets import QApplication
 
-    from wristviewer.ui.settings import ViewerSettings, setup_logging
+    from wristviewer.ui.settings import setup_logging
 
     try:
         setup_logging()
@@ -232,12 +250,15 @@ def run_app(
     app.setOrganizationName("WristViewer")
     app.setDesktopFileName("wristviewer")  # Wayland/X11: match the installed .desktop entry
     _set_app_icon(app)
-    file_opener = install_file_open_filter(app)
-    # Listen before the (slow) window is built: launches meanwhile queue in file_opener.
-    server = _start_server(file_opener) if single else None
-    configure_pyqtgraph()
+    return app
+
+
+def _show_window(start: float, *, screenshot: bool) -> MainWindow:
+    """The main window with the saved settings (for a screenshot: auto-run, no geometry)."""
+    from PySide6.QtCore import QTimer
 
     from wristviewer.ui.main_window import MainWindow
+    from wristviewer.ui.settings import ViewerSettings
 
     settings = ViewerSettings.load()
     if screenshot:
@@ -245,9 +266,9 @@ def run_app(
         settings.geometry = ""
     window = MainWindow(settings)
     if screenshot:
-        window.persist_settings = False
-        window.quiet_errors = True
-        window.resize(*SCREENSHOT_SIZE)
+        from wristviewer.ui.screenshot import prepare_for_screenshot
+
+        prepare_for_screenshot(window)
     window.show()
 
     def shown() -> None:
@@ -258,15 +279,19 @@ def run_app(
     window.analysis_finished.connect(
         lambda ok: _timing("analysis-finished" if ok else "analysis-failed")
     )
-    if paths:
-        window.open_paths(paths)
-    if screenshot:
-        for problem in folder_problems:
-            sys.stderr.write(problem + "\n")
-        app.removeEventFilter(file_opener)
-        return _take_screenshot(
-            app, window, Path(screenshot), timeout_s, expect_studies=bool(paths)
-        )
+    return window
+
+
+def _run_window(
+    app: Any,
+    window: MainWindow,
+    file_opener: Any,
+    server: InstanceServer | None,
+    folder_problems: list[str],
+) -> int:
+    """The event loop until the window closes; hand-offs and file-open events open files."""
+    from PySide6.QtCore import QTimer
+
     file_opener.set_target(open_in_window(window))
     if folder_problems:
         QTimer.singleShot(0, lambda: _warn_folders(window, folder_problems))
@@ -318,69 +343,3 @@ def _set_app_icon(app: QObject) -> None:
         icon.addFile(str(png))
     if not icon.isNull():
         app.setWindowIcon(icon)  # type: ignore[attr-defined]
-
-
-def _take_screenshot(app, window, out: Path, timeout_s: float, *, expect_studies: bool) -> int:  # noqa: ANN001
-    """Wait until the window is idle (or ``timeout_s``), grab it to ``out``; exit status."""
-    from PySide6.QtCore import QTimer
-
-    deadline = time.monotonic() + timeout_s
-    result: dict[str, object] = {"status": None, "message": ""}
-    opened = {"done": not expect_studies}
-    window.studies_loaded.connect(lambda: opened.update(done=True))
-
-    def finish(status: int, message: str = "") -> None:
-        result["status"] = status
-        result["message"] = message
-        timer.stop()
-        window.close()
-        app.quit()
-
-    def poll() -> None:
-        if time.monotonic() > deadline:
-            finish(
-                1,
-                f"wristviewer: the window was not ready within {timeout_s:.0f} s; no screenshot written.",
-            )
-            return
-        if window.is_busy():
-            return
-        if not opened["done"]:
-            if window.last_error:  # reading failed outright
-                finish(1, f"wristviewer: {window.last_error}")
-            return
-        if expect_studies and not window.state.studies:
-            reasons = "; ".join(s.reason for s in window.state.skipped[:3])
-            finish(
-                1, "wristviewer: nothing could be opened" + (f" ({reasons})" if reasons else ".")
-            )
-            return
-        if window.model_specs is None:
-            return
-        study = window.state.current_study
-        if window.model_specs and study is not None and study.id not in window.state.analyses:
-            if window.last_error:
-                finish(1, f"wristviewer: {window.last_error}")
-            elif window.results_panel.chosen_model():
-                window.run_analysis()
-            return
-        app.processEvents()
-        window.fit_all()
-        app.processEvents()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if not window.grab().save(str(out), "PNG"):
-            finish(1, f"wristviewer: could not write the screenshot to {out}.")
-            return
-        log.info("screenshot written")
-        finish(0)
-
-    timer = QTimer()
-    timer.setInterval(200)
-    timer.timeout.connect(poll)
-    timer.start()
-    app.exec()
-    if result["status"] is None:
-        return 1
-    if result["message"]:
-        sys.stderr.write(str(result["message"]) + "\n")
-    return int(result["status"])  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from wristviewer import __version__
 from wristviewer.imaging import Radiograph, SkippedFile
-from wristviewer.ui.panels import SECOND_OPINION_NOTICE
+from wristviewer.ui.results_panel import SECOND_OPINION_NOTICE
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> QTableWidget:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QMarginsF, QSizeF, QUrl
@@ -36,7 +36,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wristviewer.imaging import Study
+from wristviewer.viewer import Analysis
+from wristviewer.workflow.blind_read import ReadSession
 from wristviewer.workflow.report import ReportContent
+
+if TYPE_CHECKING:
+    from wristviewer.imaging.anonymise import AnonymisedStudy
+    from wristviewer.ui.main_window import MainWindow
+    from wristviewer.ui.workers import Worker
 
 log = logging.getLogger(__name__)
 
@@ -156,11 +164,11 @@ class ExportReportDialog(QDialog):
 
 
 def build_report_job(
-    study: Any,
-    analysis: Any,
-    session: Any,
+    study: Study,
+    analysis: Analysis | None,
+    session: ReadSession | None,
     include_identifiers: bool,
-    display: dict,
+    display: dict[Path, np.ndarray],
     opacity: float,
 ) -> ReportContent:
     """Worker job: gather the report content (reads headers, resizes images)."""
@@ -179,19 +187,10 @@ def build_report_job(
     )
 
 
-def export_report(
-    window: Any, path: str | Path | None = None, include_identifiers: bool | None = None
-) -> Any:
-    """File ▸ Export report…: ask (unless given), gather in a worker, write PDF/PNG.
-
-    Returns the worker (tests wait on it) or None when cancelled or nothing is open.
-    """
-    from wristviewer.ui.workers import Worker
-
-    study = window.state.current_study
-    if study is None:
-        window.status_label.setText("Open a study before exporting a report.")
-        return None
+def _ask_for_report(
+    window: MainWindow, path: str | Path | None, include_identifiers: bool | None
+) -> tuple[str | Path, bool] | None:
+    """Whether to name the patient, and the file, asked unless given; None when cancelled."""
     if include_identifiers is None:
         dialog = ExportReportDialog(window)
         if dialog.exec() != QDialog.DialogCode.Accepted:
@@ -203,59 +202,74 @@ def export_report(
         )
         if not path:
             return None
-    visible = window.second_opinion.ai_visible(study.id)
-    analysis = window.state.current_analysis() if visible else None
-    session = window.second_opinion.session(study)
+    return path, bool(include_identifiers)
+
+
+def export_report(
+    window: MainWindow,
+    path: str | Path | None = None,
+    include_identifiers: bool | None = None,
+) -> Worker | None:
+    """File ▸ Export report…: ask (unless given), gather in a worker, write PDF/PNG.
+
+    Returns the worker (tests wait on it) or None when cancelled or nothing is open.
+    """
+    study = window.state.current_study
+    if study is None:
+        window.state.status.show("Open a study before exporting a report.")
+        return None
+    asked = _ask_for_report(window, path, include_identifiers)
+    if asked is None:
+        return None
+    path, include_identifiers = asked
+    analysis = window.state.visible_analysis(study.id)  # the blind-read gate, as on screen
+    session = window.state.session(study)
     display = {
-        p.radiograph.path: p.displayed_image()
-        for p in window.panels
-        if p.display.rotation == 0 and not p.display.flip_horizontal and not p.display.flip_vertical
+        p.radiograph.path: p.displayed_image() for p in window.panels if p.display.untransformed
     }
-    worker = Worker(
-        build_report_job,
-        study,
-        analysis,
-        session,
-        bool(include_identifiers),
-        display,
-        window.state.heatmap_opacity,
-    )
 
     def written(content: ReportContent) -> None:
         try:
             out = write_report(content, path)
         except OSError as exc:
-            window._report_error("The report could not be written", exc)
+            window.report_error("The report could not be written", exc)
             return
         window.last_report = out
-        window.status_label.setText(f"Report written: {out}")
+        window.state.status.show(f"Report written: {out}")
         window.report_exported.emit(str(out))
 
-    worker.signals.returned.connect(written)
-    worker.signals.errored.connect(lambda exc: window._report_error("The report failed", exc))
-    window.workers.start(worker)
-    return worker
+    return window.workers.submit(
+        build_report_job,
+        study,
+        analysis,
+        session,
+        include_identifiers,
+        display,
+        window.state.heatmap_opacity,
+        _connect={
+            "returned": written,
+            "errored": lambda exc: window.report_error("The report failed", exc),
+        },
+    )
 
 
-def export_anonymised(window: Any, folder: str | Path | None = None) -> Any:
+def export_anonymised(window: MainWindow, folder: str | Path | None = None) -> Worker | None:
     """File ▸ Export anonymised study…: de-identify the current study into a folder (worker)."""
     from wristviewer.imaging.anonymise import anonymise_files
-    from wristviewer.ui.workers import Worker
 
     study = window.state.current_study
     if study is None:
-        window.status_label.setText("Open a study before exporting it.")
+        window.state.status.show("Open a study before exporting it.")
         return None
     if folder is None:
         folder = QFileDialog.getExistingDirectory(window, "Export anonymised study to…")
         if not folder:
             return None
-    worker = Worker(anonymise_files, [r.path for r in study.views], folder)
 
-    def done(result: Any) -> None:
+    def done(result: AnonymisedStudy) -> None:
         window.last_anonymised = result
         text = f"{len(result.files)} file(s) anonymised into {folder}."
-        window.status_label.setText(
+        window.state.status.show(
             text + (f" {len(result.warnings)} warning(s)." if result.warnings else "")
         )
         if result.warnings and window.isVisible() and not window.quiet_errors:
@@ -267,9 +281,12 @@ def export_anonymised(window: Any, folder: str | Path | None = None) -> Any:
             ).open()
         window.anonymised_exported.emit(str(folder))
 
-    worker.signals.returned.connect(done)
-    worker.signals.errored.connect(
-        lambda exc: window._report_error("The anonymised export failed", exc)
+    return window.workers.submit(
+        anonymise_files,
+        [r.path for r in study.views],
+        folder,
+        _connect={
+            "returned": done,
+            "errored": lambda exc: window.report_error("The anonymised export failed", exc),
+        },
     )
-    window.workers.start(worker)
-    return worker

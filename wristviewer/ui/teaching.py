@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPen
@@ -27,12 +27,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wristviewer.ai.card import ModelCard
+from wristviewer.ai.results import StudyPrediction
 from wristviewer.imaging import ClaheSettings, Radiograph, Study, apply_clahe
-from wristviewer.ui.state import ViewerState
+from wristviewer.ui.jobs import predict_job
 from wristviewer.ui.view_panel import ViewPanel, display_rect
 from wristviewer.ui.workers import Worker, WorkerPool
+from wristviewer.viewer import ViewerState
 from wristviewer.workflow.blind_read import Read
 from wristviewer.workflow.teaching import CaseSet, QuizAnswer, QuizScore, score_text
+
+if TYPE_CHECKING:  # torch loads in the AI worker only
+    from wristviewer.ai.predictor import Predictor
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,12 @@ def load_case_job(path: Path, clahe: ClaheSettings) -> tuple[Radiograph, Any]:
 
     radiograph = read(path)
     return radiograph, apply_clahe(radiograph.pixels, clahe, radiograph.bits_stored)
+
+
+def _wrapped(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
 
 
 class TeachingWindow(QMainWindow):
@@ -72,18 +84,23 @@ class TeachingWindow(QMainWindow):
         self.score = QuizScore()
         self.index = -1
         self.answers: dict[int, Read] = {}
-        self.ai_results: dict[int, Any] = {}  # case index -> ViewPrediction-like + threshold
+        self.ai_results: dict[int, StudyPrediction] = {}  # case index -> the AI's result
         self.panel: ViewPanel | None = None
         self.radiograph: Radiograph | None = None
         self.presenter = False
         self._state = ViewerState()
         self._workers = WorkerPool()
-        self._predictors: dict[tuple[str, str], Any] = {}
         self._box_items: list[QGraphicsRectItem] = []
         self._ai_busy: set[int] = set()
 
         self.setWindowTitle(f"Teaching quiz — {len(case_set.cases)} cases")  # no folder name
         self.resize(1100, 850)
+        self.setCentralWidget(self._build_central())
+        self._add_shortcuts()
+        if case_set.cases:
+            self.show_case(0)
+
+    def _build_central(self) -> QWidget:
         self.case_label = QLabel("")
         self.case_label.setStyleSheet("font-weight: bold;")
         self.image_host = QVBoxLayout()
@@ -94,14 +111,21 @@ class TeachingWindow(QMainWindow):
             button.clicked.connect(lambda _=False, r=read: self.answer(r))
             self.answer_buttons[read] = button
             answers.addWidget(button)
-        self.truth_label = QLabel("")
-        self.truth_label.setWordWrap(True)
-        self.ai_label = QLabel("")
-        self.ai_label.setWordWrap(True)
-        self.note_label = QLabel("")
-        self.note_label.setWordWrap(True)
-        self.score_label = QLabel(score_text(self.score))
-        self.score_label.setWordWrap(True)
+        self.truth_label = _wrapped()
+        self.ai_label = _wrapped()
+        self.note_label = _wrapped()
+        self.score_label = _wrapped(score_text(self.score))
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.case_label)
+        layout.addLayout(self.image_host, 1)
+        layout.addLayout(answers)
+        for label in (self.truth_label, self.note_label, self.ai_label, self.score_label):
+            layout.addWidget(label)
+        layout.addLayout(self._build_nav())
+        return central
+
+    def _build_nav(self) -> QHBoxLayout:
         nav = QHBoxLayout()
         self.prev_button = QPushButton("◀ Previous")
         self.next_button = QPushButton("Next ▶")
@@ -113,18 +137,9 @@ class TeachingWindow(QMainWindow):
         nav.addWidget(self.next_button)
         nav.addStretch(1)
         nav.addWidget(self.presenter_button)
+        return nav
 
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.addWidget(self.case_label)
-        layout.addLayout(self.image_host, 1)
-        layout.addLayout(answers)
-        layout.addWidget(self.truth_label)
-        layout.addWidget(self.note_label)
-        layout.addWidget(self.ai_label)
-        layout.addWidget(self.score_label)
-        layout.addLayout(nav)
-        self.setCentralWidget(central)
+    def _add_shortcuts(self) -> None:
         for key, slot in (
             ("F", lambda: self.answer(Read.FRACTURE)),
             ("N", lambda: self.answer(Read.NO_FRACTURE)),
@@ -137,8 +152,6 @@ class TeachingWindow(QMainWindow):
             action.setShortcut(QKeySequence(key))
             action.triggered.connect(slot)
             self.addAction(action)
-        if case_set.cases:
-            self.show_case(0)
 
     # navigation ---------------------------------------------------------------------------
     def show_case(self, index: int) -> Worker | None:
@@ -155,13 +168,17 @@ class TeachingWindow(QMainWindow):
         self.prev_button.setEnabled(index > 0)
         self.next_button.setEnabled(index < len(self.case_set.cases) - 1)
         case = self.case_set.cases[index]
-        worker = Worker(load_case_job, case.image, self._state.clahe)
-        worker.signals.returned.connect(lambda result, i=index: self._on_case_loaded(i, result))
-        worker.signals.errored.connect(
-            lambda exc: self.truth_label.setText(f"This case could not be opened: {exc}")
+        return self._workers.submit(
+            load_case_job,
+            case.image,
+            self._state.clahe,
+            _connect={
+                "returned": lambda result, i=index: self._on_case_loaded(i, result),
+                "errored": lambda exc: self.truth_label.setText(
+                    f"This case could not be opened: {exc}"
+                ),
+            },
         )
-        self._workers.start(worker)
-        return worker
 
     def _on_case_loaded(self, index: int, result: tuple[Radiograph, Any]) -> None:
         if index != self.index:
@@ -254,21 +271,24 @@ class TeachingWindow(QMainWindow):
     def _run_ai(self, index: int, radiograph: Radiograph) -> None:
         if not self.model_spec or index in self.ai_results or index in self._ai_busy:
             return
-        from wristviewer.ui.main_window import predict_job
-
         self._ai_busy.add(index)
         study = Study(id=f"case-{index}", views=[radiograph])
-        worker = Worker(
-            predict_job, self._predictors, self.model_spec, self.device, study, controls=True
+        self._workers.submit(
+            predict_job,
+            self.model_spec,
+            self.device,
+            study,
+            _controls=True,
+            _connect={
+                "returned": lambda result, i=index: self._on_ai(i, result),
+                "errored": lambda exc: self.ai_label.setText(f"The AI could not run: {exc}"),
+                "finished": lambda i=index: self._ai_busy.discard(i),
+            },
         )
-        worker.signals.returned.connect(lambda result, i=index: self._on_ai(i, result))
-        worker.signals.errored.connect(
-            lambda exc: self.ai_label.setText(f"The AI could not run: {exc}")
-        )
-        worker.signals.finished.connect(lambda i=index: self._ai_busy.discard(i))
-        self._workers.start(worker)
 
-    def _on_ai(self, index: int, result: tuple[Any, Any, Any]) -> None:
+    def _on_ai(
+        self, index: int, result: tuple[Predictor, list[ModelCard], StudyPrediction]
+    ) -> None:
         _predictor, _cards, prediction = result
         self.ai_results[index] = prediction
         if index in self.answers:

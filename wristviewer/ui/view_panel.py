@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from wristviewer.ai.heatmap import HEATMAP_FLOOR
 from wristviewer.imaging import Radiograph, View, Window, apply_window
-from wristviewer.ui.state import DisplayState, ViewerState
+from wristviewer.viewer import DisplayState, ViewerState
 
 VIEW_LABELS: dict[View, str] = {
     View.PA: "PA",
@@ -136,12 +136,32 @@ class ViewPanel(QFrame):
         self._heatmap: np.ndarray | None = None
         self._active = False
 
+        header = self._build_header()
+        self._build_image()
+        self.footer_label = QLabel()
+        self.footer_label.setStyleSheet("color: #888; font-size: 11px;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
+        layout.addLayout(header)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.footer_label)
+
+        self.display.changed.connect(self._on_display_changed)
+        state.heatmap_changed.connect(self._on_heatmap_settings_changed)
+        self._update_title()
+        self._render_image()
+        self._on_heatmap_settings_changed()
+        self.fit()
+
+    def _build_header(self) -> QHBoxLayout:
+        """View selector, title, badge and the per-view tool buttons."""
         self._view_combo = QComboBox()
         for view in (View.PA, View.AP, View.OBLIQUE, View.LATERAL, View.UNKNOWN):
             self._view_combo.addItem(VIEW_LABELS[view], view.value)
         self._view_combo.setToolTip("Projection of this radiograph: correct it if it is wrong")
         self._view_combo.setStyleSheet("font-weight: bold; font-size: 14px;")
-        self._view_combo.setCurrentIndex(self._view_combo.findData(radiograph.view.value))
+        self._view_combo.setCurrentIndex(self._view_combo.findData(self.radiograph.view.value))
         self._view_combo.currentIndexChanged.connect(self._on_view_chosen)
 
         self.title_label = QLabel()
@@ -168,7 +188,10 @@ class ViewPanel(QFrame):
             button.setAutoRaise(True)
             button.clicked.connect(slot)
             header.addWidget(button)
+        return header
 
+    def _build_image(self) -> None:
+        """The graphics view with the image and, above it, the heatmap."""
         self.view_box = _RadiographViewBox()
         self.graphics = pg.GraphicsView(background="k")
         self.graphics.setCentralItem(self.view_box)
@@ -185,23 +208,6 @@ class ViewPanel(QFrame):
         self.view_box.addItem(self.heatmap_item)
         self.view_box.window_dragged.connect(self._on_window_dragged)
         self.view_box.clicked.connect(self.activated)
-
-        self.footer_label = QLabel()
-        self.footer_label.setStyleSheet("color: #888; font-size: 11px;")
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.setSpacing(2)
-        layout.addLayout(header)
-        layout.addWidget(self.graphics, 1)
-        layout.addWidget(self.footer_label)
-
-        self.display.changed.connect(self._on_display_changed)
-        state.heatmap_changed.connect(self._on_heatmap_settings_changed)
-        self._update_title()
-        self._render_image()
-        self._on_heatmap_settings_changed()
-        self.fit()
 
     # public -------------------------------------------------------------------------------
     def detach(self) -> None:

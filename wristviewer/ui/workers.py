@@ -9,6 +9,9 @@ A :class:`Worker` is a QRunnable with a :class:`WorkerSignals` object. The job i
 
 Exceptions travel through ``errored`` (never swallowed); a cancelled job emits ``cancelled``
 instead of ``returned``. ``finished`` always comes last.
+
+:func:`create_worker` makes a worker and wires its signals in one call, and
+:meth:`WorkerPool.submit` starts it too (superqt's ``create_worker(_connect=...)`` shape).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
-from collections.abc import Callable, Generator
+import time
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -125,6 +129,36 @@ class Worker(QRunnable):
                 self.report_progress(float(value))
 
 
+#: what ``_connect`` maps a signal name to: one callable or several
+Slots = Callable[..., Any] | Sequence[Callable[..., Any]]
+
+
+def create_worker(
+    fn: Callable[..., Any],
+    *args: Any,
+    _connect: Mapping[str, Slots] | None = None,
+    _controls: bool = False,
+    **kwargs: Any,
+) -> Worker:
+    """A :class:`Worker` running ``fn(*args, **kwargs)`` with its signals already connected.
+
+    ``_connect`` maps signal names (``started``, ``progress``, ``returned``, ``errored``,
+    ``cancelled``, ``finished``) to a callable or a list of callables; an unknown name is a
+    ``KeyError`` at once, not a signal that never arrives. ``_controls`` as ``controls``.
+    """
+    worker = Worker(fn, *args, controls=_controls, **kwargs)
+    for name, slots in (_connect or {}).items():
+        if name not in _SIGNAL_NAMES:
+            raise KeyError(f"a worker has no signal {name!r}")
+        signal = getattr(worker.signals, name)
+        for slot in [slots] if callable(slots) else slots:
+            signal.connect(slot)
+    return worker
+
+
+_SIGNAL_NAMES = frozenset({"started", "progress", "returned", "errored", "cancelled", "finished"})
+
+
 class WorkerPool:
     """Starts workers on a QThreadPool and keeps them alive until they finish."""
 
@@ -138,6 +172,19 @@ class WorkerPool:
         self._pool.start(worker)
         return worker
 
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        _connect: Mapping[str, Slots] | None = None,
+        _controls: bool = False,
+        **kwargs: Any,
+    ) -> Worker:
+        """:func:`create_worker` and :meth:`start` in one call; returns the started worker."""
+        return self.start(
+            create_worker(fn, *args, _connect=_connect, _controls=_controls, **kwargs)
+        )
+
     @property
     def active(self) -> list[Worker]:
         return [w for w in self._active if not w.is_done]
@@ -147,8 +194,15 @@ class WorkerPool:
             worker.cancel()
 
     def wait_all(self, timeout_s: float) -> bool:
-        """Cancel nothing; wait up to ``timeout_s`` for every started job (shutdown)."""
-        return all(w.wait(timeout_s) for w in list(self._active))
+        """Cancel nothing; wait up to ``timeout_s`` for every started job (shutdown).
+
+        A job is done before its thread has emitted ``finished`` and left ``run``; the pool's
+        threads are waited for too, so that nothing is deleted under a thread still emitting.
+        """
+        deadline = time.monotonic() + timeout_s
+        jobs_done = all(w.wait(timeout_s) for w in list(self._active))
+        remaining_ms = max(0, round((deadline - time.monotonic()) * 1000))
+        return self._pool.waitForDone(remaining_ms) and jobs_done
 
 
 class LatestRequestRunner:
@@ -198,10 +252,15 @@ class LatestRequestRunner:
         fn, args = self._pending
         self._pending = None
         generation = self._generation
-        worker = Worker(fn, *args)
-        worker.signals.returned.connect(lambda r, g=generation: self._on_returned(r, g))
-        worker.signals.errored.connect(lambda e, g=generation: self._on_errored(e, g))
-        worker.signals.finished.connect(self._on_finished)
+        worker = create_worker(
+            fn,
+            *args,
+            _connect={
+                "returned": lambda r, g=generation: self._on_returned(r, g),
+                "errored": lambda e, g=generation: self._on_errored(e, g),
+                "finished": self._on_finished,
+            },
+        )
         self._running = worker
         self._pool.start(worker)
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from wristviewer.ai.card import ModelCard
+from wristviewer.ai.results import StudyPrediction
 from wristviewer.workflow.audit import AuditRecord
 
 
@@ -77,8 +79,8 @@ class ReadStateError(RuntimeError):
 
 @dataclass
 class ReadSession:
-    """One study's review. ``prediction`` is a StudyPrediction (duck-typed), ``cards`` the model
-    cards used; both arrive whenever the analysis finishes, before or after the read."""
+    """One study's review. ``prediction`` is the AI result, ``cards`` the model cards used;
+    both arrive whenever the analysis finishes, before or after the read."""
 
     study_id: str
     mode: RevealMode = RevealMode.IMMEDIATE
@@ -86,8 +88,8 @@ class ReadSession:
     read: Read | None = None
     note: str = ""
     final_decision: Read | None = None
-    prediction: Any = None
-    cards: list[Any] = field(default_factory=list)
+    prediction: StudyPrediction | None = None
+    cards: list[ModelCard] = field(default_factory=list)
     review_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
@@ -118,7 +120,7 @@ class ReadSession:
         self.final_decision = Read(decision)
         self.state = ReadState.DECIDED
 
-    def set_analysis(self, prediction: Any, cards: list[Any]) -> None:
+    def set_analysis(self, prediction: StudyPrediction | None, cards: Sequence[ModelCard]) -> None:
         self.prediction = prediction
         self.cards = list(cards)
 
@@ -135,10 +137,8 @@ class ReadSession:
             review_id=self.review_id,
             n_views=n_views,
             models=[str(c.name) for c in self.cards] if p is not None else [],
-            model_sha256=[str(getattr(c, "weights_sha256", "")) for c in self.cards]
-            if p is not None
-            else [],
-            untrained=None if p is None else bool(getattr(p, "untrained", False)),
+            model_sha256=[str(c.weights_sha256) for c in self.cards] if p is not None else [],
+            untrained=None if p is None else bool(p.untrained),
             threshold=None if p is None else float(p.threshold),
             study_probability=None if p is None else float(p.fracture_probability),
             view_probabilities=views,

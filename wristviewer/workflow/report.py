@@ -19,6 +19,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from wristviewer.ai.card import ModelCard
+from wristviewer.ai.results import StudyPrediction
 from wristviewer.imaging import Radiograph, Study, read_dicom_tags
 from wristviewer.text import printable
 from wristviewer.workflow.blind_read import ReadSession
@@ -151,12 +153,12 @@ def _shrink(array: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(array, size, interpolation=cv2.INTER_AREA)
 
 
-def card_line(card: Any) -> str:
+def card_line(card: ModelCard) -> str:
     """One line per model card: name, architecture, version, weights SHA-256 (first 12), and
     the test AUROC with its interval when the card has one."""
-    sha = str(getattr(card, "weights_sha256", "") or "")[:12] or "?"
-    untrained = " — UNTRAINED (random weights)" if getattr(card, "untrained", False) else ""
-    auroc = (getattr(card, "metrics", None) or {}).get("auroc")
+    sha = str(card.weights_sha256 or "")[:12] or "?"
+    untrained = " — UNTRAINED (random weights)" if card.untrained else ""
+    auroc = (card.metrics or {}).get("auroc")
     tested = ""
     if isinstance(auroc, dict) and isinstance(auroc.get("value"), int | float):
         ci = auroc.get("ci95")
@@ -180,15 +182,15 @@ def patient_identifiers(radiograph: Radiograph) -> dict[str, str]:
 
 def build_report(
     study: Study,
-    prediction: Any | None,
-    cards: Sequence[Any] = (),
+    prediction: StudyPrediction | None,
+    cards: Sequence[ModelCard] = (),
     session: ReadSession | None = None,
     *,
     include_identifiers: bool = False,
     display: dict[Any, np.ndarray] | None = None,
     heatmap_opacity: float = 0.6,
 ) -> ReportContent:
-    """Gather a report. ``prediction``: a StudyPrediction or None; ``display``: optional
+    """Gather a report. ``prediction``: the AI result or None; ``display``: optional
     per-path arrays to show instead of the raw pixels (e.g. the CLAHE output), 0..1."""
     from wristviewer.ai.heatmap import overlay_heatmap  # numpy/OpenCV only, no torch
 
@@ -221,7 +223,7 @@ def build_report(
         content.threshold = float(prediction.threshold)
         content.study_probability = float(prediction.fracture_probability)
         content.suspected = bool(prediction.suspected)
-        content.untrained = bool(getattr(prediction, "untrained", False))
+        content.untrained = bool(prediction.untrained)
         content.models = [card_line(c) for c in cards] or list(prediction.models)
     if session is not None:
         content.physician_read = None if session.read is None else str(session.read)

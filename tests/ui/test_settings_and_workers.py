@@ -1,63 +1,15 @@
-"""The Qt-free state, the settings file, and the background workers."""
+"""The settings file and the background workers (the Qt-free state: tests/viewer)."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from wristviewer.imaging import ClaheSettings, Radiograph, Study, View, Window
+from wristviewer.imaging import ClaheSettings
 from wristviewer.ui.settings import ViewerSettings
-from wristviewer.ui.state import ViewerState
 from wristviewer.ui.workers import LatestRequestRunner, Worker, WorkerPool
-
-
-def _radiograph(name: str, view: View) -> Radiograph:
-    return Radiograph(
-        pixels=np.zeros((4, 3), np.float32),
-        path=Path(name),
-        format="PNG",
-        bits_stored=8,
-        photometric="MONOCHROME2",
-        view=view,
-    )
-
-
-def test_correcting_a_view_resorts_the_hanging_order() -> None:
-    a, b, c = (
-        _radiograph("a", View.UNKNOWN),
-        _radiograph("b", View.OBLIQUE),
-        _radiograph("c", View.LATERAL),
-    )
-    study = Study(id="s", views=[b, c, a])
-    state = ViewerState()
-    seen: list[Study] = []
-    state.views_reordered.connect(seen.append)
-    state.set_studies([study], [])
-    state.set_view(a, View.PA)
-    assert [r.path.name for r in study.views] == ["a", "b", "c"]
-    assert a.view is View.PA and seen == [study]
-
-
-def test_display_state_events_and_study_stepping() -> None:
-    state = ViewerState()
-    studies = [Study(id=str(i), views=[_radiograph(f"{i}", View.PA)]) for i in range(3)]
-    current: list[int] = []
-    state.current_changed.connect(current.append)
-    state.set_studies(studies, [])
-    state.step_study(-1)
-    assert current == [0, 2]
-    display = state.display(studies[2].views[0])
-    changes: list[bool] = []
-    display.changed.connect(lambda: changes.append(True))
-    display.rotate(1)
-    display.rotate(3)
-    display.flip(True)
-    display.set_window(Window(0.4, 0.0))
-    assert display.rotation == 0 and display.flip_horizontal and display.window.width > 0
-    assert len(changes) == 4
 
 
 def test_settings_round_trip_and_bad_file(isolated_home: Path) -> None:
@@ -151,8 +103,42 @@ def test_latest_request_wins(qtbot) -> None:  # noqa: ANN001
     assert results == [5] and errors == []
 
 
-@pytest.mark.parametrize("fraction", [0.0, 1.0])
-def test_heatmap_opacity_is_clamped(fraction: float) -> None:
-    state = ViewerState()
-    state.set_heatmap(opacity=fraction * 3 - 1)
-    assert 0.0 <= state.heatmap_opacity <= 1.0
+def test_create_worker_wires_every_signal_in_one_call(qtbot) -> None:  # noqa: ANN001
+    from wristviewer.ui.workers import create_worker
+
+    seen: list[tuple[str, object]] = []
+    worker = create_worker(
+        _counting,
+        3,
+        _connect={
+            "started": lambda: seen.append(("started", None)),
+            "progress": [lambda f: seen.append(("progress", f))],
+            "returned": [lambda r: seen.append(("returned", r)), lambda r: seen.append(("2", r))],
+            "finished": lambda: seen.append(("finished", None)),
+        },
+    )
+    with qtbot.waitSignal(worker.signals.finished, timeout=5000):
+        WorkerPool().start(worker)
+    qtbot.waitUntil(lambda: ("finished", None) in seen, timeout=2000)
+    assert seen[0] == ("started", None) and seen[-1] == ("finished", None)
+    assert [v for k, v in seen if k == "progress"] == pytest.approx([1 / 3, 2 / 3, 1.0])
+    assert ("returned", 3) in seen and ("2", 3) in seen
+
+
+def test_a_misspelt_signal_name_fails_at_once() -> None:
+    from wristviewer.ui.workers import create_worker
+
+    with pytest.raises(KeyError, match="retuned"):
+        create_worker(_counting, 1, _connect={"retuned": print})
+
+
+def test_the_pool_submits_and_the_job_gets_its_controls(qtbot) -> None:  # noqa: ANN001
+    def job(n: int, *, progress, cancelled) -> int:  # noqa: ANN001
+        progress(0.5)
+        return n * 2 if not cancelled() else -1
+
+    results: list[int] = []
+    pool = WorkerPool()
+    worker = pool.submit(job, 21, _controls=True, _connect={"returned": results.append})
+    qtbot.waitUntil(lambda: results == [42], timeout=5000)
+    assert pool.wait_all(5) and worker.is_done

@@ -1,0 +1,38 @@
+"""The column beside the views: contrast (CLAHE), your read, and the AI second opinion."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
+
+from wristviewer.ui.enhance_panel import ClahePanel
+from wristviewer.ui.read_panel import ReadPanel
+from wristviewer.ui.results_panel import ResultsPanel
+from wristviewer.ui.second_opinion import SecondOpinionController
+from wristviewer.viewer import ViewerState
+
+
+class SidePanel(QScrollArea):
+    """The three side panels stacked, scrolling vertically when the window is short."""
+
+    def __init__(
+        self,
+        state: ViewerState,
+        second_opinion: SecondOpinionController,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.clahe_panel = ClahePanel(state)
+        self.results_panel = ResultsPanel(state)
+        self.read_panel = ReadPanel(second_opinion)
+        side = QWidget()
+        layout = QVBoxLayout(side)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.clahe_panel)
+        layout.addWidget(self.read_panel)
+        layout.addWidget(self.results_panel)
+        layout.addStretch(1)
+        self.setWidget(side)
+        self.setWidgetResizable(True)
+        self.setMinimumWidth(340)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

@@ -85,8 +85,9 @@ def build_model(arch: str) -> nn.Module:
     if arch == "densenet161":
         model: nn.Module = DenseNetFracture(torchvision.models.densenet161(weights=None))
     else:
-        model = torchvision.models.resnet152(weights=None)
-        model.fc = nn.Linear(model.fc.in_features, 1)
+        resnet = torchvision.models.resnet152(weights=None)
+        resnet.fc = nn.Linear(resnet.fc.in_features, 1)
+        model = resnet
     return model.eval()
 
 

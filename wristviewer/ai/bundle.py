@@ -113,7 +113,7 @@ def weights_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
         nbytes = flat.numel() * flat.element_size()
         digest.update(f"{name}\n{_dtype_name(tensor.dtype)}\n{shape}\n{nbytes}\n".encode())
         if nbytes:
-            digest.update(memoryview(raw.numpy()))
+            digest.update(raw.numpy().tobytes())
     return digest.hexdigest()
 
 

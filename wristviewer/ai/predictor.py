@@ -327,10 +327,10 @@ class Predictor:
             t0 = time.perf_counter()
             logits, cams = self._forward(loaded, batches[bundle.card.recipe])
             finite = np.isfinite(logits) & np.isfinite(cams.reshape(len(cams), -1)).all(axis=1)
-            for i in np.flatnonzero(~finite):
+            for bad in np.flatnonzero(~finite):
                 non_finite.setdefault(
-                    views[i].path,
-                    f"{views[i].path} ({views[i].view.value}): the model {bundle.card.name!r} "
+                    views[bad].path,
+                    f"{views[bad].path} ({views[bad].view.value}): the model {bundle.card.name!r} "
                     "gave a non-finite result (NaN or infinity) for this view.",
                 )
             if not non_finite:
@@ -367,16 +367,16 @@ class Predictor:
         probs = np.mean(np.stack(member_probs), axis=0)
         results: list[ViewPrediction] = []
         for i, radiograph in enumerate(views):
-            heat = heatmap_sums[i]
-            assert heat is not None
+            summed = heatmap_sums[i]
+            assert summed is not None
             if n_models > 1:
-                heat /= np.float32(n_models)
+                summed /= np.float32(n_models)
             results.append(
                 ViewPrediction(
                     path=radiograph.path,
                     view=radiograph.view,
                     fracture_probability=float(probs[i]),
-                    heatmap=heat,
+                    heatmap=summed,
                     member_probabilities={
                         b.card.name: float(p[i])
                         for b, p in zip(self.bundles, member_probs, strict=True)

@@ -88,7 +88,7 @@ def collect(paths: list[str]) -> tuple[list[_FileReport], list[dict[str, Any]]]:
             groups.setdefault(report.study, []).append(report)
     studies = []
     for key, members in groups.items():
-        members.sort(key=lambda m: (View(m.view).hanging_order, m.path))
+        members.sort(key=lambda m: (View(m.view or View.UNKNOWN.value).hanging_order, m.path))
         studies.append({"id": key, "views": [{"path": m.path, "view": m.view} for m in members]})
     reports.sort(key=lambda rep: rep.path)
     return reports, studies

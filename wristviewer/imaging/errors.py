@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 #: Raised through the boundary unchanged: the user or the interpreter stopping the program.
 PASSED_THROUGH: tuple[type[BaseException], ...] = (KeyboardInterrupt, SystemExit, GeneratorExit)
@@ -107,7 +108,7 @@ class failures_as_imaging_errors:
         kind: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool:
+    ) -> Literal[False]:
         if exc is None or isinstance(exc, (ImagingError, *PASSED_THROUGH)):
             return False
         raise translate_failure(self.path, exc, self.what) from exc

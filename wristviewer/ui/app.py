@@ -235,6 +235,7 @@ def run_app(
 
 def _start_qt(folder_problems: list[str]) -> Any:
     """Logging, the QApplication with its names and icon."""
+    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
     from wristviewer.ui.settings import setup_logging
@@ -248,7 +249,9 @@ def _start_qt(folder_problems: list[str]) -> Any:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("WristViewer")
     app.setOrganizationName("WristViewer")
-    app.setDesktopFileName("wristviewer")  # Wayland/X11: match the installed .desktop entry
+    QGuiApplication.setDesktopFileName(
+        "wristviewer"
+    )  # Wayland/X11: match the installed .desktop entry
     _set_app_icon(app)
     return app
 

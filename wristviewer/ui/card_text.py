@@ -106,7 +106,8 @@ def card_summary(card: ModelCard) -> str:
         if line:
             lines.append(line)
     metrics = card.metrics or {}
-    test = training.get("test") if isinstance(training.get("test"), dict) else {}
+    test_split = training.get("test")
+    test: dict[str, Any] = test_split if isinstance(test_split, dict) else {}
     n_test = f" on {test['images']} test images" if test.get("images") else ""
     auroc = _value_ci(metrics.get("auroc"))
     lines.append(f"Test AUROC {auroc}{n_test}" if auroc else "AUROC: not reported")

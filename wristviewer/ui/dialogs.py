@@ -100,7 +100,8 @@ class DicomTagsDialog(QDialog):
     def _on_filter(self, text: str) -> None:
         needle = text.strip().lower()
         for r in range(self.table.rowCount()):
-            cells = (self.table.item(r, c).text().lower() for c in range(self.table.columnCount()))
+            items = (self.table.item(r, c) for c in range(self.table.columnCount()))
+            cells = (item.text().lower() for item in items if item is not None)
             self.table.setRowHidden(r, bool(needle) and not any(needle in cell for cell in cells))
 
 

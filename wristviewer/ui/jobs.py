@@ -6,7 +6,7 @@ appears fast. The main window and the teaching window both run :func:`predict_jo
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the jobs import these in their worker; torch stays out of s
     from wristviewer.ai.results import StudyPrediction
 
 
-def load_job(paths: list[str]) -> Iterator[float | tuple[list[Study], list[SkippedFile]]]:
+def load_job(paths: list[str]) -> Generator[float, None, tuple[list[Study], list[SkippedFile]]]:
     """Read and sort ``paths`` into studies (files and folders, recursively), yielding progress
     so the window can show it and cancel a large folder. Returns (studies, skipped files)."""
     from wristviewer.imaging.studies import iter_load_studies
@@ -32,7 +32,7 @@ def load_job(paths: list[str]) -> Iterator[float | tuple[list[Study], list[Skipp
 
 def clahe_job(
     radiographs: list[Radiograph], settings: ClaheSettings
-) -> Iterator[float | tuple[ClaheSettings, dict[Path, np.ndarray], float]]:
+) -> Generator[float, None, tuple[ClaheSettings, dict[Path, np.ndarray], float]]:
     """CLAHE of each radiograph; yields progress between views (cancel points).
 
     Returns (settings, {path: float32 (rows, cols) in 0..1}, seconds spent).

@@ -12,6 +12,7 @@ side panels and the status bar, builds its menus from the table in
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -193,18 +194,19 @@ class MainWindow(QMainWindow):
     # opening ------------------------------------------------------------------------------
     def open_paths(self, paths: Sequence[str | Path]) -> Worker | None:
         """Read ``paths`` (files or folders) in a worker; the studies replace the open ones."""
-        paths = [str(p) for p in paths]
-        if not paths:
+        names = [str(p) for p in paths]
+        if not names:
             return None
-        log.info("opening %d path(s)", len(paths))
-        self.settings.add_recent(paths)
-        first = Path(paths[0])
+        log.info("opening %d path(s)", len(names))
+        # absolute, so that a recent study opens whatever folder the viewer is started from
+        self.settings.add_recent([os.path.abspath(n) for n in names])
+        first = Path(names[0])
         self.settings.last_folder = str(first if first.is_dir() else first.parent)
         self._fill_recent_menu()
         self._loading += 1
         self._load_worker = self.workers.submit(
             load_job,
-            paths,
+            names,
             _connect={
                 "progress": self.status_bar.set_progress,
                 "returned": self._on_loaded,
@@ -212,7 +214,7 @@ class MainWindow(QMainWindow):
                 "finished": self._on_loading_finished,
             },
         )
-        self._set_busy(f"Reading {len(paths)} item(s)…")
+        self._set_busy(f"Reading {len(names)} item(s)…")
         return self._load_worker
 
     def _fill_recent_menu(self) -> None:

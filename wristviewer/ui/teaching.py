@@ -318,7 +318,9 @@ class TeachingWindow(QMainWindow):
     def toggle_presenter(self) -> None:
         """Full screen with large type (and, as always here, no file names or patient tags)."""
         self.presenter = not self.presenter
-        self.centralWidget().setStyleSheet(PRESENTER_STYLE if self.presenter else "")
+        central = self.centralWidget()
+        if central is not None:
+            central.setStyleSheet(PRESENTER_STYLE if self.presenter else "")
         if self.presenter:
             self.showFullScreen()
         else:

@@ -120,7 +120,11 @@ class ViewsGrid(QWidget):
         self.on_active(lambda p: p.display.flip(horizontal))
 
     def reset_active(self) -> None:
-        self.on_active(lambda p: (p.display.reset(p.radiograph.window), p.fit()))
+        def reset(panel: ViewPanel) -> None:
+            panel.display.reset(panel.radiograph.window)
+            panel.fit()
+
+        self.on_active(reset)
 
     # every view ---------------------------------------------------------------------------
     def fit_all(self) -> None:

@@ -61,7 +61,10 @@ class Worker(QRunnable):
         self._args = args
         self._kwargs = kwargs
         self._controls = controls
-        self._cancel_exceptions = (JobCancelled, *cancel_exceptions)
+        self._cancel_exceptions: tuple[type[BaseException], ...] = (
+            JobCancelled,
+            *cancel_exceptions,
+        )
         self._cancel_event = threading.Event()
         self._done = threading.Event()
         self.name = getattr(fn, "__name__", "job")
@@ -116,7 +119,7 @@ class Worker(QRunnable):
             self._done.set()
             signals.finished.emit()
 
-    def _drive(self, gen: Generator[Any, None, Any]) -> Any:
+    def _drive(self, gen: Generator[Any, Any, Any]) -> Any:
         while True:
             if self.is_cancelled():
                 gen.close()

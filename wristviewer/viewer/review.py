@@ -8,8 +8,10 @@ from wristviewer.workflow.blind_read import ReadSession, ReadState, RevealMode
 
 def reveal_mode(value: RevealMode | str | None) -> RevealMode:
     """``value`` as a RevealMode; anything unknown (an old settings file) is IMMEDIATE."""
+    if isinstance(value, RevealMode):
+        return value
     try:
-        return RevealMode(value)
+        return RevealMode(value or "")
     except ValueError:
         return RevealMode.IMMEDIATE
 

@@ -474,7 +474,12 @@ class AuditWriter:
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until every queued record is written or has failed. True when drained."""
         done = threading.Event()
-        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
+
+        def drain() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=drain, daemon=True).start()
         return done.wait(timeout_s)
 
     def close(self, timeout_s: float = 10.0) -> None:

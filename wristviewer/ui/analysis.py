@@ -95,6 +95,7 @@ class AnalysisController(QObject):
         self._clock = QTimer(self)
         self._clock.setInterval(100)
         self._clock.timeout.connect(self._show_stage)
+        self._preloaded = False  # the outcome of the latest preload
         self._looking = False
         self.closed = False
         panel.set_device(settings.device)
@@ -233,6 +234,7 @@ class AnalysisController(QObject):
     def _start_preload(self, spec: str, device: str) -> None:
         log.info("preloading model %s on %s", spec, device)
         self._panel.set_device_note(f"loading {model_label(spec)}…")
+        self._preloaded = False
         self._lane = self._workers.submit(
             preload_job,
             spec,
@@ -240,7 +242,7 @@ class AnalysisController(QObject):
             _connect={
                 "returned": self._on_preloaded,
                 "errored": lambda exc, s=spec: self._on_preload_error(s, exc),
-                "finished": self._on_lane_free,
+                "finished": self._on_preload_finished,
             },
         )
         self.busy_changed.emit()
@@ -250,7 +252,7 @@ class AnalysisController(QObject):
         self._panel.set_device_in_use(
             predictor.device_name, predictor.precision, predictor.precision_reason
         )
-        self.preload_finished.emit(True)
+        self._preloaded = True
 
     def _on_preload_error(self, spec: str, exc: BaseException) -> None:
         why = "there is not enough free memory" if isinstance(exc, MemoryError) else str(exc)
@@ -261,7 +263,12 @@ class AnalysisController(QObject):
         log.warning("preload failed (%s)", type(exc).__name__)
         self._panel.set_device_note("not loaded (see the status line)")
         self._state.status.show(sentence)
-        self.preload_finished.emit(False)
+        self._preloaded = False
+
+    def _on_preload_finished(self) -> None:
+        """The lane is free first, so that whoever hears ``preload_finished`` may run at once."""
+        self._on_lane_free()
+        self.preload_finished.emit(self._preloaded)
 
     def _on_lane_free(self) -> None:
         if self._run_worker is self._lane:
@@ -301,9 +308,12 @@ class AnalysisController(QObject):
         self._run = _RunRequest(self._runs, spec, device, snapshot)
         self.stages = []
         self._started = time.perf_counter()
+        self._stage_text = ""
         self._panel.set_running(True)
+        self._show_stage()
         self._clock.start()
-        if self._lane is not None:  # a load is going: wait for it, then find the model loaded
+        if self._lane is not None and not self._lane.is_done:
+            # a load is going: wait for it, then find the model loaded
             self._on_stage(self._runs, STAGE_LOADING)
         self._next_on_lane()
         self.busy_changed.emit()

@@ -66,6 +66,30 @@ def make_window(qtbot) -> Iterator[Callable[..., object]]:  # noqa: ANN001
         win.workers.wait_all(60)
 
 
+@pytest.fixture
+def hold_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], threading.Event]]:
+    """``hold_at(stage)``: AI jobs stop once they have reported ``stage`` and sit in it until
+    the returned event is set (as a slow load or forward pass would)."""
+    real = Worker.report_progress
+    gates: list[threading.Event] = []
+
+    def hold(stage: str) -> threading.Event:
+        gate = threading.Event()
+        gates.append(gate)
+
+        def held(self: Worker, value: float | str) -> None:
+            real(self, value)
+            if value == stage:
+                gate.wait(60)
+
+        monkeypatch.setattr(Worker, "report_progress", held)
+        return gate
+
+    yield hold
+    for gate in gates:  # a failed test leaves no job waiting
+        gate.set()
+
+
 def test_the_model_is_preloaded_off_the_gui_thread_and_the_first_run_does_not_load_it(
     qtbot, installed_bundle, loads, make_window
 ) -> None:  # noqa: ANN001
@@ -156,17 +180,9 @@ def test_each_stage_shows_in_order_with_the_elapsed_time_and_an_indeterminate_ba
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_cancel_at_each_stage_returns_to_idle_at_once_and_drops_the_late_result(
-    qtbot, installed_bundle, loads, make_window, monkeypatch, stage
+    qtbot, installed_bundle, loads, make_window, hold_at, stage
 ) -> None:  # noqa: ANN001
-    gate = threading.Event()
-    real = Worker.report_progress
-
-    def held_at_stage(self, value):  # noqa: ANN001, ANN202
-        real(self, value)
-        if value == stage:
-            gate.wait(60)  # the job sits in this stage until the test lets it go
-
-    monkeypatch.setattr(Worker, "report_progress", held_at_stage)
+    gate = hold_at(stage)
     win = make_window(auto_run=False)
     qtbot.waitUntil(lambda: win.model_specs == ["densenet161"], timeout=60_000)
     win.state.set_studies([_study(3)], [])
@@ -208,17 +224,9 @@ def test_a_result_delivered_after_cancel_is_dropped(
 
 
 def test_a_cancelled_load_is_not_repeated_by_the_next_run(
-    qtbot, installed_bundle, loads, make_window, monkeypatch
+    qtbot, installed_bundle, loads, make_window, hold_at
 ) -> None:  # noqa: ANN001
-    gate = threading.Event()
-    real = Worker.report_progress
-
-    def held(self, value):  # noqa: ANN001, ANN202
-        real(self, value)
-        if value == STAGE_LOADING:
-            gate.wait(60)
-
-    monkeypatch.setattr(Worker, "report_progress", held)
+    gate = hold_at(STAGE_LOADING)
     win = make_window(auto_run=False)
     qtbot.waitUntil(lambda: win.model_specs == ["densenet161"], timeout=60_000)
     win.state.set_studies([_study(2)], [])

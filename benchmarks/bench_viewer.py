@@ -146,6 +146,20 @@ class _App:
                 if event in ("analysis-failed", "preload-failed"):
                     return event
 
+    def record(
+        self, into: dict[str, list[float]], got: str | None, what: str, failures: list[str]
+    ) -> None:
+        """Add this launch's event times to ``into``; a failure when no heatmaps came."""
+        if got != "analysis-finished":
+            failures.append(f"{what}: {got or 'timed out'}")
+        for event, seconds in self.events.items():
+            into.setdefault(event, []).append(seconds)
+
+    def record_span(self, into: dict[str, list[float]], name: str, since: str) -> None:
+        """``into[name]``: seconds from the event ``since`` to the first heatmaps."""
+        if since in self.events and "analysis-finished" in self.events:
+            into.setdefault(name, []).append(self.events["analysis-finished"] - self.events[since])
+
     def close(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -200,14 +214,8 @@ def measure_launch(runs: int, *, random_weights: bool) -> dict[str, object]:
             got = app.wait_for("analysis-finished")
             app.wait_for("model-preloaded", timeout_s=5)
             app.close()
-            if got != "analysis-finished":
-                failures.append(f"launch with study: {got or 'timed out'}")
-            for event, seconds in app.events.items():
-                with_study.setdefault(event, []).append(seconds)
-            if "window-shown" in app.events and "analysis-finished" in app.events:
-                with_study.setdefault("heatmaps_after_window", []).append(
-                    app.events["analysis-finished"] - app.events["window-shown"]
-                )
+            app.record(with_study, got, "launch with study", failures)
+            app.record_span(with_study, "heatmaps_after_window", "window-shown")
 
             env = {
                 **base,
@@ -225,14 +233,8 @@ def measure_launch(runs: int, *, random_weights: bool) -> dict[str, object]:
                 )
                 got = app.wait_for("analysis-finished")
             app.close()
-            if got != "analysis-finished":
-                failures.append(f"open after preload: {got or 'timed out'}")
-            for event, seconds in app.events.items():
-                after_preload.setdefault(event, []).append(seconds)
-            if "open-requested" in app.events and "analysis-finished" in app.events:
-                after_preload.setdefault("open_to_heatmaps", []).append(
-                    app.events["analysis-finished"] - app.events["open-requested"]
-                )
+            app.record(after_preload, got, "open after preload", failures)
+            app.record_span(after_preload, "open_to_heatmaps", "open-requested")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     open_to_heatmaps = _median(after_preload.get("open_to_heatmaps", []))

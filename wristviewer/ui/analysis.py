@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,14 +45,14 @@ log = logging.getLogger(__name__)
 ModelsFound = tuple[list[str], dict[str, ModelCard], list[str]]
 
 
+@dataclass(frozen=True)
 class _RunRequest:
     """One AI run as asked for: its number, model choice, device and study snapshot."""
 
-    def __init__(self, number: int, spec: str, device: str, study: Study) -> None:
-        self.number = number
-        self.spec = spec
-        self.device = device
-        self.study = study
+    number: int
+    spec: str
+    device: str
+    study: Study
 
 
 class AnalysisController(QObject):

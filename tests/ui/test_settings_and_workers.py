@@ -142,3 +142,31 @@ def test_the_pool_submits_and_the_job_gets_its_controls(qtbot) -> None:  # noqa:
     worker = pool.submit(job, 21, _controls=True, _connect={"returned": results.append})
     qtbot.waitUntil(lambda: results == [42], timeout=5000)
     assert pool.wait_all(5) and worker.is_done
+
+
+def test_a_stage_name_goes_out_through_stage_and_a_fraction_through_progress(qtbot) -> None:  # noqa: ANN001
+    def staged():  # noqa: ANN202
+        yield "reading"
+        yield 0.5
+        yield "sorting"
+        return "done"
+
+    def controlled(*, progress, cancelled) -> str:  # noqa: ANN001
+        progress("loading model")
+        progress(0.25)
+        return "ok"
+
+    pool = WorkerPool()
+    for job, controls, stages, fractions, result in (
+        (staged, False, ["reading", "sorting"], [0.5], "done"),
+        (controlled, True, ["loading model"], [0.25], "ok"),
+    ):
+        seen: dict[str, list[object]] = {"stage": [], "progress": [], "returned": []}
+        pool.submit(
+            job,
+            _controls=controls,
+            _connect={name: seen[name].append for name in seen},
+        )
+        qtbot.waitUntil(lambda seen=seen: seen["returned"] != [], timeout=5000)
+        assert seen == {"stage": stages, "progress": fractions, "returned": [result]}
+    assert pool.wait_all(5)

@@ -199,6 +199,11 @@ class ModelCache:
                     held[key] = _load(bundle, device, precision)
             return [held[k] for k in keys]
 
+    def ready(self, spec: str, device: str = "auto") -> bool:
+        """True when :meth:`predictor` would return at once (nothing to read or load)."""
+        with self._lock:
+            return self._chosen is not None and self._chosen[0] == (spec, device)
+
     def predictor(self, spec: str, device: str = "auto") -> Predictor:
         """The Predictor for a model choice (``spec`` as :func:`~wristviewer.ai.registry.resolve_models`
         takes it) on ``device``: the one made last time when both are the same, else a new
@@ -283,8 +288,11 @@ class Predictor:
         *,
         progress: Callable[[float], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
+        stage: Callable[[str], None] | None = None,
     ) -> StudyPrediction:
         """Predict every view of ``study``; ``progress`` gets the fraction done (0..1),
+        ``stage`` the name of each stage as it starts (``"preparing views"``, then
+        ``"running"`` and ``"heatmaps"`` for each model),
         ``cancelled`` is polled between steps (raises :class:`PredictionCancelled`). A NaN or
         infinite logit or CAM for any view raises :class:`NonFiniteResult` naming those views:
         the study then gets no verdict at all."""
@@ -307,6 +315,9 @@ class Predictor:
 
         seconds = {"preprocess": 0.0, "inference": 0.0, "heatmaps": 0.0}
         batches: dict[Recipe, np.ndarray] = {}
+        check()
+        if stage is not None:
+            stage("preparing views")
         for recipe in recipes:
             arrays = []
             for radiograph in views:
@@ -324,6 +335,8 @@ class Predictor:
         non_finite: dict[Path, str] = {}
         for bundle, loaded in zip(self.bundles, self.networks, strict=True):
             check()
+            if stage is not None:
+                stage("running")
             t0 = time.perf_counter()
             logits, cams = self._forward(loaded, batches[bundle.card.recipe])
             finite = np.isfinite(logits) & np.isfinite(cams.reshape(len(cams), -1)).all(axis=1)
@@ -343,6 +356,8 @@ class Predictor:
             seconds["inference"] += time.perf_counter() - t0
             step()
             check()
+            if stage is not None:
+                stage("heatmaps")
             t0 = time.perf_counter()
             recipe = bundle.card.recipe
             for i, radiograph in enumerate(views):

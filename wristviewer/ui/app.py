@@ -162,6 +162,7 @@ def open_in_window(window: MainWindow) -> Callable[[list[str]], None]:
     def handle(paths: list[str]) -> None:
         bring_forward(window)
         if paths:
+            _timing("open-requested")
             window.open_paths(paths)
 
     return handle
@@ -222,6 +223,7 @@ def run_app(
     configure_pyqtgraph()
     window = _show_window(start, screenshot=bool(screenshot))
     if paths:
+        _timing("open-requested")
         window.open_paths(paths)
     if screenshot:
         from wristviewer.ui.screenshot import take_screenshot
@@ -281,6 +283,9 @@ def _show_window(start: float, *, screenshot: bool) -> MainWindow:
     QTimer.singleShot(0, shown)
     window.analysis_finished.connect(
         lambda ok: _timing("analysis-finished" if ok else "analysis-failed")
+    )
+    window.analysis.preload_finished.connect(
+        lambda ok: _timing("model-preloaded" if ok else "preload-failed")
     )
     return window
 

@@ -71,31 +71,49 @@ def install_job(path: str) -> InstallResult:
     return install_bundle(path)
 
 
+#: the stages of an AI run, in order: :func:`predict_job` reports the first when the model
+#: has to be read and loaded, ``Predictor.predict_study`` the others (``running`` and
+#: ``heatmaps`` once per model of an ensemble)
+STAGE_LOADING = "loading model"
+STAGES = (STAGE_LOADING, "preparing views", "running", "heatmaps")
+
+
+def preload_job(spec: str, device: str) -> Predictor:
+    """Read and load the model choice ``spec`` on ``device`` into the AI layer's one model
+    cache (torch imported here, in the worker), so that a run finds it there and only the
+    forward pass is left."""
+    from wristviewer.ai.predictor import MODEL_CACHE
+
+    return MODEL_CACHE.predictor(spec, device)
+
+
 def predict_job(
     spec: str,
     device: str,
     study: Study,
     *,
-    progress: Callable[[float], None],
+    progress: Callable[[float | str], None],
     cancelled: Callable[[], bool],
 ) -> tuple[Predictor, list[ModelCard], StudyPrediction]:
     """Load (or reuse) the predictor for ``spec`` on ``device`` and analyse ``study``.
 
     The models come from the AI layer's one model cache (``MODEL_CACHE``: one model set in
-    memory at a time). Returns (predictor, model cards, prediction). The first 10 % of
-    progress is loading.
+    memory at a time). Returns (predictor, model cards, prediction). ``progress`` gets the
+    stage names of :data:`STAGES` as they start (``loading model`` only when the model is not
+    in the cache yet) and the fraction done of the prediction; ``cancelled`` is checked
+    between stages.
     """
     from wristviewer.ai.predictor import MODEL_CACHE, PredictionCancelled
 
-    progress(0.02)
+    if not MODEL_CACHE.ready(spec, device):
+        progress(STAGE_LOADING)
     predictor = MODEL_CACHE.predictor(spec, device)
     cards = predictor.cards
     if cancelled():
         raise JobCancelled("inference")
-    progress(0.1)
     try:
         prediction = predictor.predict_study(
-            study, progress=lambda f: progress(0.1 + 0.9 * f), cancelled=cancelled
+            study, progress=progress, cancelled=cancelled, stage=progress
         )
     except PredictionCancelled as exc:
         raise JobCancelled("inference") from exc

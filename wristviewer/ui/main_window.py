@@ -243,6 +243,7 @@ class MainWindow(QMainWindow):
 
     def _on_loading_finished(self) -> None:
         self._loading -= 1
+        self.status_bar.set_indeterminate()  # the reading's last fraction is no one else's
         self._update_busy()
 
     # studies and views --------------------------------------------------------------------
@@ -289,8 +290,9 @@ class MainWindow(QMainWindow):
     def refresh_models(self) -> None:
         self.analysis.refresh_models()
 
-    def run_analysis(self) -> Worker | None:
-        """Analyse the current study with the chosen model, in a worker (one run at a time)."""
+    def run_analysis(self) -> bool:
+        """Analyse the current study with the chosen model, in a worker (one run at a time);
+        True when the run starts (or waits for the model being loaded)."""
         return self.analysis.run()
 
     def cancel_analysis(self) -> None:

@@ -244,17 +244,28 @@ class ResultsPanel(QGroupBox):
     def set_untrained(self, untrained: bool) -> None:
         self.untrained_banner.setVisible(untrained)
 
+    def set_device_note(self, note: str) -> None:
+        """ "in use: loading DenseNet-161…" while the model is loaded in advance."""
+        self.device_label.setText(f"in use: {note}")
+        self.device_label.setToolTip("")
+
     def set_running(self, running: bool, message: str = "") -> None:
+        """A run going (Cancel on, the busy bar without a fraction: a forward pass has none
+        to report) or over (the bar reset and hidden, ``message`` says how it ended)."""
         self.run_button.setEnabled(not running and self.model_combo.count() > 0)
         self.cancel_button.setEnabled(running)
-        self.progress_bar.setVisible(running)
         if running:
+            self.progress_bar.setRange(0, 0)
+        else:
+            self.progress_bar.setRange(0, 100)
             self.progress_bar.setValue(0)
-        self.status_label.setText(message)
-        self.status_label.setVisible(bool(message))
+        self.progress_bar.setVisible(running)
+        self.set_stage(message)
 
-    def set_progress(self, fraction: float) -> None:
-        self.progress_bar.setValue(round(max(0.0, min(fraction, 1.0)) * 100))
+    def set_stage(self, text: str) -> None:
+        """The run's stage and elapsed time ("Running DenseNet-161 on 3 views… 2.1 s")."""
+        self.status_label.setText(text)
+        self.status_label.setVisible(bool(text))
 
     def show_analysis(self) -> None:
         """The current study's verdict, probability against threshold, and model card summary

@@ -34,8 +34,15 @@ class StatusBarView:
         bar.addPermanentWidget(self.skipped_button)
         bar.addPermanentWidget(self.busy_bar)
         state.status.message_changed.connect(self.status_label.setText)
-        state.status.busy_changed.connect(self.busy_bar.setVisible)
+        state.status.busy_changed.connect(self._on_busy_changed)
         state.skipped_changed.connect(self._on_skipped_changed)
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        """Shown while work goes on; when it stops, reset, so that the next job starts without
+        a fraction (never a bar frozen at one)."""
+        if not busy:
+            self.set_indeterminate()
+        self.busy_bar.setVisible(busy)
 
     def set_indeterminate(self) -> None:
         """The busy bar without a fraction, until a job reports progress."""

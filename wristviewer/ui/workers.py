@@ -2,10 +2,14 @@
 
 A :class:`Worker` is a QRunnable with a :class:`WorkerSignals` object. The job is either
 
-* a generator function: each ``yield`` reports progress (a float in 0..1) and is a point
-  where a cancel request takes effect; its ``return`` value is the result; or
+* a generator function: each ``yield`` reports progress (a float in 0..1) or the stage it
+  has reached (a ``str``), and is a point where a cancel request takes effect; its
+  ``return`` value is the result; or
 * a plain function called with ``progress=`` and ``cancelled=`` keyword callables when
-  ``controls=True`` (for code such as ``Predictor.predict_study`` that takes them).
+  ``controls=True`` (for code such as ``Predictor.predict_study`` that takes them);
+  ``progress`` takes a fraction or a stage name, as a yield does.
+
+A fraction goes out through ``progress``, a stage name through ``stage``.
 
 Exceptions travel through ``errored`` (never swallowed); a cancelled job emits ``cancelled``
 instead of ``returned``. ``finished`` always comes last.
@@ -37,6 +41,7 @@ class WorkerSignals(QObject):
 
     started = Signal()
     progress = Signal(float)
+    stage = Signal(str)
     returned = Signal(object)
     errored = Signal(object)
     cancelled = Signal()
@@ -73,8 +78,12 @@ class Worker(QRunnable):
     def is_cancelled(self) -> bool:
         return self._cancel_event.is_set()
 
-    def report_progress(self, fraction: float) -> None:
-        self.signals.progress.emit(float(fraction))
+    def report_progress(self, value: float | str) -> None:
+        """A fraction done (0..1) through ``progress``, or a stage name through ``stage``."""
+        if isinstance(value, str):
+            self.signals.stage.emit(value)
+        else:
+            self.signals.progress.emit(float(value))
 
     # from the GUI thread --------------------------------------------------------------------
     def cancel(self) -> None:
@@ -128,8 +137,8 @@ class Worker(QRunnable):
                 value = next(gen)
             except StopIteration as stop:
                 return stop.value
-            if isinstance(value, int | float):
-                self.report_progress(float(value))
+            if isinstance(value, int | float | str):
+                self.report_progress(value)
 
 
 #: what ``_connect`` maps a signal name to: one callable or several
@@ -145,7 +154,7 @@ def create_worker(
 ) -> Worker:
     """A :class:`Worker` running ``fn(*args, **kwargs)`` with its signals already connected.
 
-    ``_connect`` maps signal names (``started``, ``progress``, ``returned``, ``errored``,
+    ``_connect`` maps signal names (``started``, ``progress``, ``stage``, ``returned``, ``errored``,
     ``cancelled``, ``finished``) to a callable or a list of callables; an unknown name is a
     ``KeyError`` at once, not a signal that never arrives. ``_controls`` as ``controls``.
     """
@@ -159,7 +168,9 @@ def create_worker(
     return worker
 
 
-_SIGNAL_NAMES = frozenset({"started", "progress", "returned", "errored", "cancelled", "finished"})
+_SIGNAL_NAMES = frozenset(
+    {"started", "progress", "stage", "returned", "errored", "cancelled", "finished"}
+)
 
 
 class WorkerPool:

@@ -7,6 +7,49 @@ from pathlib import Path
 import numpy as np
 
 
+def fake_analysis(study, cards=(), probability: float = 0.7, threshold: float = 0.4):  # noqa: ANN001, ANN201
+    """An :class:`~wristviewer.viewer.Analysis` of ``study`` without running a model: every
+    view at ``probability`` with a flat heatmap; ``cards`` the model cards shown."""
+    from types import SimpleNamespace
+
+    from wristviewer.viewer import Analysis
+
+    views = [
+        SimpleNamespace(
+            path=r.path,
+            fracture_probability=probability,
+            heatmap=np.full((r.rows, r.cols), 0.5, np.float32),
+            view=str(r.view),
+        )
+        for r in study.views
+    ]
+    prediction = SimpleNamespace(
+        study_id=study.id,
+        views=views,
+        threshold=threshold,
+        fracture_probability=probability,
+        suspected=probability >= threshold,
+        models=["densenet161"],
+        untrained=True,
+    )
+    return Analysis(prediction, list(cards), "CPU")  # type: ignore[arg-type]
+
+
+def window_on(qtbot, folder: Path):  # noqa: ANN001, ANN201
+    """A shown MainWindow (auto-run off, errors to the status bar) with ``folder`` read."""
+    from wristviewer.ui.main_window import MainWindow
+    from wristviewer.ui.settings import ViewerSettings
+
+    win = MainWindow(ViewerSettings(auto_run=False))
+    win.quiet_errors = True
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.studies_loaded, timeout=60_000):
+        win.open_paths([folder])
+    wait_idle(qtbot, win)
+    return win
+
+
 def wait_idle(qtbot, win, timeout_ms: int = 60_000) -> None:  # noqa: ANN001
     """Wait until the window has no job left."""
     qtbot.waitUntil(lambda: not win.is_busy(), timeout=timeout_ms)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -59,14 +61,24 @@ def test_opening_a_study_without_a_model_never_imports_torch(fracatlas_study: Pa
     assert result.stdout.split() == ["3", "[]", "False"]
 
 
-def _screenshot(out: Path, *paths: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def _screenshot(
+    out: Path, *paths: Path, timeout: float = 300, screen: tuple[int, int] = (1920, 1200)
+) -> subprocess.CompletedProcess[str]:
+    """``wristviewer --screenshot`` on an offscreen screen of ``screen`` pixels."""
+    config = out.parent / f"screen-{screen[0]}x{screen[1]}.json"
+    config.write_text(
+        json.dumps(
+            {"screens": [{"name": "test", "x": 0, "y": 0, "width": screen[0], "height": screen[1]}]}
+        ),
+        encoding="utf-8",
+    )
     return subprocess.run(
         [sys.executable, "-m", "wristviewer", "--screenshot", str(out), *map(str, paths)],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+        env={**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}"},
     )
 
 
@@ -83,6 +95,15 @@ def test_screenshot_of_a_study_without_a_model(tmp_path: Path, dicom_study: Path
     result = _screenshot(out, dicom_study)
     assert result.returncode == 0, result.stderr
     assert _png_size(out) == (1600, 1000)
+
+
+def test_screenshot_on_a_small_screen_is_the_size_the_window_opens_at(
+    tmp_path: Path, dicom_study: Path
+) -> None:
+    out = tmp_path / "small.png"
+    result = _screenshot(out, dicom_study, screen=(1280, 720))
+    assert result.returncode == 0, result.stderr
+    assert _png_size(out) == (1152, 648)  # nine tenths of the screen
 
 
 def test_screenshot_with_a_model_waits_for_the_analysis(

@@ -4,36 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
-from tests.ui.helpers import wait_idle
-from wristviewer.viewer import Analysis
+from tests.ui.helpers import fake_analysis, wait_idle, window_on
 from wristviewer.workflow.blind_read import Read
-
-
-def _analysis(study) -> Analysis:  # noqa: ANN001
-    views = [
-        SimpleNamespace(
-            path=r.path,
-            fracture_probability=0.7,
-            heatmap=np.full((r.rows, r.cols), 0.5, np.float32),
-            view=str(r.view),
-        )
-        for r in study.views
-    ]
-    prediction = SimpleNamespace(
-        study_id=study.id,
-        views=views,
-        threshold=0.4,
-        fracture_probability=0.7,
-        suspected=True,
-        models=["densenet161"],
-        untrained=True,
-    )
-    return Analysis(prediction, [], "CPU")
 
 
 @pytest.fixture
@@ -44,10 +19,8 @@ def counted(qtbot, monkeypatch, dicom_study: Path):  # noqa: ANN001, ANN201
 
 def _counting_window(qtbot, monkeypatch, folder: Path):  # noqa: ANN001, ANN202
     """A window on what ``folder`` holds, auto-run off, every draw of the AI result counted."""
-    from wristviewer.ui.main_window import MainWindow
     from wristviewer.ui.read_panel import ReadPanel
     from wristviewer.ui.results_panel import ResultsPanel
-    from wristviewer.ui.settings import ViewerSettings
     from wristviewer.ui.view_panel import ViewPanel
 
     draws: Counter[str] = Counter()
@@ -64,13 +37,7 @@ def _counting_window(qtbot, monkeypatch, folder: Path):  # noqa: ANN001, ANN202
     counting(ResultsPanel, "show_analysis", lambda _self: "results panel")
     counting(ReadPanel, "refresh", lambda _self: "read panel")
     counting(ViewPanel, "set_prediction", lambda self: f"view {self.radiograph.path.name}")
-    win = MainWindow(ViewerSettings(auto_run=False))
-    win.quiet_errors = True
-    qtbot.addWidget(win)
-    win.show()
-    with qtbot.waitSignal(win.studies_loaded, timeout=60_000):
-        win.open_paths([folder])
-    wait_idle(qtbot, win)
+    win = window_on(qtbot, folder)
     draws.clear()
     yield win, draws
     win.close()
@@ -84,7 +51,7 @@ def _each_once(win) -> dict[str, int]:  # noqa: ANN001
 def test_an_analysis_draws_each_widget_once(counted) -> None:  # noqa: ANN001
     win, draws = counted
     study = win.state.current_study
-    win.state.set_analysis(study.id, _analysis(study))
+    win.state.set_analysis(study.id, fake_analysis(study))
     assert dict(draws) == _each_once(win)
     assert all(not p.badge_label.isHidden() for p in win.panels)
     assert win.results_panel.verdict_label.text() == "Fracture suspected"
@@ -96,7 +63,7 @@ def test_after_read_the_read_reveals_with_one_draw_each(counted) -> None:  # noq
     assert dict(draws) == _each_once(win)  # the mode changed: hidden state redrawn once
     draws.clear()
     study = win.state.current_study
-    win.state.set_analysis(study.id, _analysis(study))
+    win.state.set_analysis(study.id, fake_analysis(study))
     assert dict(draws) == _each_once(win)
     assert all(p.badge_label.isHidden() for p in win.panels)  # the gate holds it back
     draws.clear()
@@ -116,7 +83,7 @@ def test_switching_studies_draws_each_widget_once(qtbot, monkeypatch, tmp_path: 
     try:
         assert len(win.state.studies) == 2
         for study in win.state.studies:
-            win.state.set_analysis(study.id, _analysis(study))
+            win.state.set_analysis(study.id, fake_analysis(study))
         draws.clear()
         win.state.step_study(1)
         wait_idle(qtbot, win)

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QByteArray, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -52,6 +52,20 @@ if TYPE_CHECKING:
     from wristviewer.ui.teaching import TeachingWindow
 
 log = logging.getLogger(__name__)
+
+#: the size a fresh profile opens at on a screen with room for it
+PREFERRED_SIZE = QSize(1600, 1000)
+#: a fresh window takes at most this fraction of the screen's available area
+SCREEN_FRACTION = 0.9
+
+
+def initial_size(available: QSize, preferred: QSize = PREFERRED_SIZE) -> QSize:
+    """The size a window without saved geometry opens at: ``preferred``, but never more than
+    :data:`SCREEN_FRACTION` of the screen's ``available`` area (1152×648 on 1280×720)."""
+    return QSize(
+        min(preferred.width(), int(available.width() * SCREEN_FRACTION)),
+        min(preferred.height(), int(available.height() * SCREEN_FRACTION)),
+    )
 
 
 class MainWindow(QMainWindow):
@@ -93,11 +107,11 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle("WristViewer")
         self.setAcceptDrops(True)
-        self.resize(1600, 1000)
         self._build_widgets()
         self._build_controllers()
         self._build_menus()
         self._connect_state()
+        self.fit_to_screen()
         self._restore_geometry()
         self.refresh_models()
 
@@ -359,9 +373,27 @@ class MainWindow(QMainWindow):
             self.open_paths(others)
 
     # geometry, settings, shutdown ---------------------------------------------------------
+    def available_geometry(self) -> QRect:
+        """The available area (without task bars) of the screen the window is on."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry() if screen is not None else QRect(0, 0, 1600, 1000)
+
+    def fit_to_screen(self, available: QRect | None = None) -> None:
+        """Open size for a fresh profile: :func:`initial_size` of ``available`` (default: this
+        screen's available area), centred in it."""
+        area = available if available is not None else self.available_geometry()
+        size = initial_size(area.size())
+        self.resize(size)
+        frame = QRect(0, 0, size.width(), size.height())
+        frame.moveCenter(area.center())
+        self.move(frame.topLeft())
+
     def _restore_geometry(self) -> None:
         if self.settings.geometry:
             self.restoreGeometry(QByteArray.fromBase64(self.settings.geometry.encode("ascii")))
+            area = self.available_geometry()
+            if self.width() > area.width() or self.height() > area.height():
+                self.fit_to_screen(area)  # saved on a larger screen than this one
 
     def save_settings(self) -> None:
         self.settings.geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")

@@ -15,16 +15,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCREENSHOT_SIZE = (1600, 1000)
 SCREENSHOT_TIMEOUT_S = 600.0
 POLL_MS = 200
 
 
 def prepare_for_screenshot(window: MainWindow) -> None:
-    """Leave the user's settings alone, errors to the status bar, the reference size."""
+    """Leave the user's settings alone, errors to the status bar, and the size a fresh profile
+    opens at on this screen (so ``xvfb-run -s "-screen 0 1280x720x24"`` shows what a
+    1280×720 user sees)."""
     window.persist_settings = False
     window.quiet_errors = True
-    window.resize(*SCREENSHOT_SIZE)
+    window.fit_to_screen()
 
 
 class _Waiter:
@@ -110,5 +111,5 @@ def _grab(app: Any, window: MainWindow, out: Path) -> tuple[int, str]:
     out.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(out), "PNG"):
         return 1, f"wristviewer: could not write the screenshot to {out}."
-    log.info("screenshot written")
+    log.info("screenshot written (%d×%d)", window.width(), window.height())
     return 0, ""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QScrollArea, QStyle, QVBoxLayout, QWidget
 
 from wristviewer.ui.enhance_panel import ClahePanel
 from wristviewer.ui.read_panel import ReadPanel
@@ -13,7 +13,10 @@ from wristviewer.viewer import ViewerState
 
 
 class SidePanel(QScrollArea):
-    """The three side panels stacked, scrolling vertically when the window is short."""
+    """The three side panels stacked, scrolling vertically when the window is short.
+
+    As narrow as its panels allow (never cut on the right), so that the window fits a
+    1024 px wide screen with an AI result showing."""
 
     def __init__(
         self,
@@ -34,5 +37,18 @@ class SidePanel(QScrollArea):
         layout.addStretch(1)
         self.setWidget(side)
         self.setWidgetResizable(True)
-        self.setMinimumWidth(340)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        """The panels' own minimum width, plus room for the vertical scroll bar."""
+        hint = super().minimumSizeHint()
+        inner = self.widget()
+        if inner is None:
+            return hint
+        scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
+        width = inner.minimumSizeHint().width() + scroll_bar + 2 * self.frameWidth()
+        return QSize(max(hint.width(), width), hint.height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), self.minimumSizeHint().width(), 340), hint.height())

@@ -20,6 +20,10 @@ class StatusBarView:
         self.status_label = QLabel(state.status.message)
         self.info_label = QLabel("")
         self.info_label.setStyleSheet("color: #666;")
+        # long sentences and image facts are cut rather than widening the window; each
+        # label carries its full text as the tool tip
+        for label in (self.status_label, self.info_label):
+            label.setMinimumWidth(40)  # an explicit minimum overrides the text's width
         self.busy_bar = QProgressBar()
         self.busy_bar.setMaximumWidth(160)
         self.busy_bar.setRange(0, 0)
@@ -33,9 +37,13 @@ class StatusBarView:
         bar.addPermanentWidget(self.info_label)
         bar.addPermanentWidget(self.skipped_button)
         bar.addPermanentWidget(self.busy_bar)
-        state.status.message_changed.connect(self.status_label.setText)
+        state.status.message_changed.connect(self._on_message)
         state.status.busy_changed.connect(self._on_busy_changed)
         state.skipped_changed.connect(self._on_skipped_changed)
+
+    def _on_message(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.status_label.setToolTip(text)
 
     def _on_busy_changed(self, busy: bool) -> None:
         """Shown while work goes on; when it stops, reset, so that the next job starts without

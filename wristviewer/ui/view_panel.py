@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSizePolicy,
-    QToolButton,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -140,6 +140,8 @@ class ViewPanel(QFrame):
         self._build_image()
         self.footer_label = QLabel()
         self.footer_label.setStyleSheet("color: #888; font-size: 11px;")
+        # a long file name is cut, never widening the view (the full text is the tool tip)
+        self.footer_label.setMinimumWidth(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(2)
@@ -161,33 +163,38 @@ class ViewPanel(QFrame):
             self._view_combo.addItem(VIEW_LABELS[view], view.value)
         self._view_combo.setToolTip("Projection of this radiograph: correct it if it is wrong")
         self._view_combo.setStyleSheet("font-weight: bold; font-size: 14px;")
+        # may shrink below its longest entry, so that three views fit beside the side panel
+        # in a 1024 px wide window
+        self._view_combo.setMinimumWidth(88)
         self._view_combo.setCurrentIndex(self._view_combo.findData(self.radiograph.view.value))
         self._view_combo.currentIndexChanged.connect(self._on_view_chosen)
 
         self.title_label = QLabel()
         self.title_label.setStyleSheet("color: #666;")
+        self.title_label.setMinimumWidth(1)
         self.badge_label = QLabel()
         self.badge_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.badge_label.hide()
 
         header = QHBoxLayout()
         header.setContentsMargins(4, 2, 4, 2)
+        header.setSpacing(4)
         header.addWidget(self._view_combo)
-        header.addWidget(self.title_label)
-        header.addStretch(1)
+        header.addWidget(self.title_label, 1)
         header.addWidget(self.badge_label)
+        # a tool bar, so that a narrow view tucks its tools behind "»" instead of widening
+        self.tool_bar = QToolBar()
+        self.tool_bar.setStyleSheet("QToolBar { border: none; padding: 0; spacing: 0; }")
         for text, tip, slot in (
             ("Fit", "Fit the image to the view (F)", self.fit),
             ("⟳", "Rotate 90° clockwise (R)", lambda: self.display.rotate(1)),
             ("⇋", "Flip horizontally (X)", lambda: self.display.flip(True)),
             ("Inv", "Invert grey scale (I)", self.display.toggle_invert),
         ):
-            button = QToolButton()
-            button.setText(text)
-            button.setToolTip(tip)
-            button.setAutoRaise(True)
-            button.clicked.connect(slot)
-            header.addWidget(button)
+            action = self.tool_bar.addAction(text)
+            action.setToolTip(tip)
+            action.triggered.connect(lambda _=False, f=slot: f())
+        header.addWidget(self.tool_bar)
         return header
 
     def _build_image(self) -> None:
@@ -321,6 +328,7 @@ class ViewPanel(QFrame):
         if extra:
             text += "   " + ", ".join(extra)
         self.footer_label.setText(text)
+        self.footer_label.setToolTip(text)
 
     # slots ----------------------------------------------------------------------------------
     def _on_display_changed(self) -> None:

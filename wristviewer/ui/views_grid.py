@@ -42,6 +42,7 @@ class ViewsGrid(QWidget):
         self.grid.setSpacing(4)
         self.placeholder = QLabel(PLACEHOLDER_TEXT)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
         self.placeholder.setStyleSheet("color: #777; font-size: 15px;")
         self.grid.addWidget(self.placeholder, 0, 0)
 

@@ -62,3 +62,35 @@ def test_heatmap_opacity_is_clamped(fraction: float) -> None:
     state = ViewerState()
     state.set_heatmap(opacity=fraction * 3 - 1)
     assert 0.0 <= state.heatmap_opacity <= 1.0
+
+
+def test_a_draft_read_is_kept_per_study_until_submitted() -> None:
+    from wristviewer.workflow.blind_read import Read, ReadState
+
+    state = ViewerState()
+    studies = [Study(id=str(i), views=[_radiograph(f"{i}", View.PA)]) for i in range(3)]
+    state.set_studies(studies, [])
+    changed: list[str] = []
+    state.draft_changed.connect(changed.append)
+    state.set_draft(Read.FRACTURE, "dorsal cortex")
+    state.step_study(1)
+    state.set_draft(None, "look again at the scaphoid")
+    state.step_study(1)
+    state.set_draft(None, "  ")  # nothing typed: no draft
+    assert changed == ["0", "1"]
+    state.step_study(1)
+    assert state.draft().read is Read.FRACTURE and state.draft().note == "dorsal cortex"
+    assert [s.id for s in state.unsubmitted_drafts()] == ["0", "1"]
+    state.submit_read(Read.FRACTURE, "dorsal cortex")
+    assert state.draft().empty and [s.id for s in state.unsubmitted_drafts()] == ["1"]
+    state.set_draft(Read.UNSURE, "")  # the read is in: no more drafting
+    assert state.draft().empty
+    assert state.submit_drafts() == 0  # study 1 has a note but no answer: not submitted
+    state.set_draft(Read.NO_FRACTURE, "look again", studies[1])
+    assert state.submit_drafts() == 1 and not state.unsubmitted_drafts()
+    session = state.session(studies[1])
+    assert session is not None and session.state is ReadState.READ_SUBMITTED
+    assert (session.read, session.note) == (Read.NO_FRACTURE, "look again")
+    state.set_draft(Read.FRACTURE, "", studies[2])
+    state.set_studies(studies, [])  # opening studies again starts afresh
+    assert not state.unsubmitted_drafts()

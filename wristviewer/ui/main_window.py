@@ -405,7 +405,58 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             log.error("settings not saved: %s", exc)
 
+    def ask_about_drafts(self, studies: Sequence[Study]) -> QMessageBox.StandardButton:
+        """Save (submit the reads as ticked), Discard or Cancel, for reads begun and not
+        submitted in ``studies``. Save is offered only when each has an answer ticked."""
+        numbers = ", ".join(str(self.state.studies.index(s) + 1) for s in studies)
+        one = len(studies) == 1
+        complete = all(self.state.draft(s).read is not None for s in studies)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "WristViewer",
+            f"Your read of study {numbers} is not submitted."
+            if one
+            else f"Your reads of studies {numbers} are not submitted.",
+            parent=self,
+        )
+        buttons = QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
+        if complete:
+            buttons |= QMessageBox.StandardButton.Save
+        box.setStandardButtons(buttons)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        it = "it" if one else "them"
+        box.setInformativeText(
+            f"Submit {it} as ticked, discard {it}, or go back to {it}?"
+            if complete
+            else f"Discard {it}, or go back and tick an answer?"
+        )
+        if complete:
+            box.button(QMessageBox.StandardButton.Save).setText("Submit and close")
+        box.button(QMessageBox.StandardButton.Discard).setText("Discard and close")
+        return QMessageBox.StandardButton(box.exec())
+
+    def confirm_drafts(self) -> bool:
+        """True when the window may close: no read begun and unsubmitted, or the physician
+        submitted or discarded them; Cancel goes back to the first such study."""
+        studies = self.state.unsubmitted_drafts()
+        if not studies:
+            return True
+        answer = self.ask_about_drafts(studies)
+        if answer == QMessageBox.StandardButton.Save:
+            submitted = self.state.submit_drafts()
+            log.info("%d draft read(s) submitted at close", submitted)
+            return True
+        if answer == QMessageBox.StandardButton.Discard:
+            log.info("%d draft read(s) discarded at close", len(studies))
+            return True
+        self.state.set_current(self.state.studies.index(studies[0]))
+        self.read_panel.note_edit.setFocus()
+        return False
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if not self._closing and not self.confirm_drafts():
+            event.ignore()
+            return
         self._closing = True
         self.analysis.closed = True
         if self.persist_settings:

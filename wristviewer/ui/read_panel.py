@@ -1,5 +1,7 @@
 """The reader's side panel: your read (fracture / no fracture / unsure + note), then the
-agreement with the AI and the final decision."""
+agreement with the AI and the final decision. What is ticked and typed before the read is
+submitted is the study's draft, kept in the model (:meth:`ViewerState.set_draft`), so that it
+survives switching studies."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from PySide6.QtWidgets import (
 from wristviewer.ui.second_opinion import SecondOpinionController
 from wristviewer.workflow.blind_read import Agreement, Read, ReadSession, ReadState
 
-HIDDEN_TEXT = "AI result hidden until you submit your read (Second opinion ▸ reveal setting)."
+HIDDEN_TEXT = "AI result hidden until you submit your read (AI ▸ Reveal the AI only after my read)."
 _AGREEMENT_STYLE = {
     Agreement.AGREE: "background:#e8f5e9; color:#1b5e20;",
     Agreement.DISAGREE: "background:#c62828; color:white; font-weight:bold;",
@@ -35,7 +37,8 @@ class ReadPanel(QGroupBox):
     def __init__(self, controller: SecondOpinionController, parent: QWidget | None = None):
         super().__init__("Your read", parent)
         self._controller = controller
-        self._shown_study_id: str | None = None
+        self._shown_session: ReadSession | None = None  # the review the widgets show
+        self._restoring = False  # widgets being set from the model: not the user's draft
         row = self._build_read_row()
         self.note_edit = QLineEdit()
         self.note_edit.setPlaceholderText("Optional note (no patient names)")
@@ -67,7 +70,8 @@ class ReadPanel(QGroupBox):
         layout.addLayout(decision_row)
         layout.addWidget(self.audit_label)
 
-        self._group.buttonToggled.connect(lambda *_: self._update_submit())
+        self._group.buttonToggled.connect(lambda *_: self._on_edited())
+        self.note_edit.textEdited.connect(lambda _t: self._on_edited())
         self.submit_button.clicked.connect(self._on_submit)
         controller.state.shown_changed.connect(self.refresh)
         controller.state.current_changed.connect(lambda _i: self.refresh())
@@ -103,6 +107,25 @@ class ReadPanel(QGroupBox):
                 return read
         return None
 
+    def choose(self, read: Read | str) -> None:
+        """Tick ``read`` (a keyboard shortcut); it stays a draft until submitted."""
+        button = self.read_buttons[Read(read)]
+        if button.isEnabled():
+            button.setChecked(True)
+
+    def submit(self) -> None:
+        """Submit the read as ticked and typed (the button, or Ctrl+Enter); nothing happens
+        while no answer is ticked or the read is already in."""
+        if self.submit_button.isEnabled():
+            self._on_submit()
+
+    def _on_edited(self) -> None:
+        if not self._restoring:
+            session = self._controller.session()
+            if session is not None and session.state is ReadState.AWAITING_READ:
+                self._controller.state.set_draft(self.chosen_read(), self.note_edit.text())
+        self._update_submit()
+
     def _update_submit(self) -> None:
         session = self._controller.session()
         awaiting = session is not None and session.state is ReadState.AWAITING_READ
@@ -125,14 +148,18 @@ class ReadPanel(QGroupBox):
         for button in self.read_buttons.values():
             button.setEnabled(awaiting)
         self.note_edit.setEnabled(awaiting)
-        study_id = session.study_id if session is not None else None
-        if session is not None and (not awaiting or study_id != self._shown_study_id):
+        if session is not None and (not awaiting or session is not self._shown_session):
+            # the read as submitted, or the study's draft (kept while switching studies)
+            draft = self._controller.state.draft()
+            read, note = (draft.read, draft.note) if awaiting else (session.read, session.note)
+            self._restoring = True
             self._group.setExclusive(False)
-            for read, button in self.read_buttons.items():
-                button.setChecked(read is session.read)
+            for r, button in self.read_buttons.items():
+                button.setChecked(r is read)
             self._group.setExclusive(True)
-            self.note_edit.setText(session.note)
-        self._shown_study_id = study_id
+            self.note_edit.setText(note)
+            self._restoring = False
+        self._shown_session = session
         self._update_submit()
         self.hidden_label.setVisible(session is not None and not session.ai_visible)
         self._show_outcome(session if session is not None and session.read is not None else None)

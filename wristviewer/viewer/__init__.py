@@ -12,13 +12,14 @@ from wristviewer.viewer.display import WINDOW_PRESETS, DisplayState
 from wristviewer.viewer.enhanced import EnhancedCache
 from wristviewer.viewer.events import Event
 from wristviewer.viewer.model import ViewerState
-from wristviewer.viewer.review import Reviews
+from wristviewer.viewer.review import Draft, Reviews
 from wristviewer.viewer.status import Status
 
 __all__ = [
     "WINDOW_PRESETS",
     "Analysis",
     "DisplayState",
+    "Draft",
     "EnhancedCache",
     "Event",
     "Reviews",

@@ -12,7 +12,7 @@ from wristviewer.imaging import ClaheSettings, Radiograph, SkippedFile, Study, V
 from wristviewer.viewer.analysis import Analysis
 from wristviewer.viewer.display import DisplayState
 from wristviewer.viewer.events import Event
-from wristviewer.viewer.review import Reviews
+from wristviewer.viewer.review import Draft, Reviews
 from wristviewer.viewer.status import Status
 from wristviewer.workflow.blind_read import Read, ReadSession, RevealMode
 
@@ -23,7 +23,8 @@ class ViewerState:
 
     Events: ``studies_changed()``, ``current_changed(index)``, ``views_reordered(study)``,
     ``clahe_changed(settings)``, ``heatmap_changed()``, ``analysis_changed(study_id)``,
-    ``review_changed(study_id)`` (a read or a decision recorded), ``skipped_changed()``, and
+    ``review_changed(study_id)`` (a read or a decision recorded), ``draft_changed(study_id)``
+    (the unsubmitted read of a study changed), ``skipped_changed()``, and
     ``shown_changed()``: what the current study shows of the AI, or of its review, may have
     changed (an analysis arrived, a read was submitted, the reveal mode changed) — the one
     event that views showing the AI result redraw on, besides ``current_changed``.
@@ -49,6 +50,7 @@ class ViewerState:
         self.heatmap_changed = Event()
         self.analysis_changed = Event()
         self.review_changed = Event()
+        self.draft_changed = Event()
         self.skipped_changed = Event()
         self.shown_changed = Event()
 
@@ -196,15 +198,52 @@ class ViewerState:
         self.reviews.set_mode(mode)
         self.shown_changed.emit()
 
-    def submit_read(self, read: Read | str, note: str = "") -> ReadSession | None:
-        """Record the physician's read of the current study (reveals an after-read result)."""
-        session = self.session()
+    def submit_read(
+        self, read: Read | str, note: str = "", study: Study | None = None
+    ) -> ReadSession | None:
+        """Record the physician's read of ``study`` (default: the current one); reveals an
+        after-read result and ends the study's draft."""
+        session = self.session(study)
         if session is None:
             return None
         session.submit_read(read, note)
+        self.reviews.drafts.pop(session.study_id, None)
         self.review_changed.emit(session.study_id)
         self._shown_changed(session.study_id)
         return session
+
+    # drafts: a read begun but not submitted, kept per study -----------------------------------
+    def draft(self, study: Study | None = None) -> Draft:
+        """The unsubmitted read of ``study`` (default: the current one)."""
+        study = study if study is not None else self.current_study
+        return self.reviews.draft(study.id) if study is not None else Draft()
+
+    def set_draft(self, read: Read | None, note: str, study: Study | None = None) -> None:
+        """Keep what the physician has ticked and typed for ``study`` (default: current)."""
+        study = study if study is not None else self.current_study
+        if study is None:
+            return
+        draft = Draft(Read(read) if read is not None else None, note)
+        before = self.reviews.draft(study.id)
+        if draft == before or (draft.empty and before.empty):
+            return
+        self.reviews.set_draft(study.id, draft)
+        self.draft_changed.emit(study.id)
+
+    def unsubmitted_drafts(self) -> list[Study]:
+        """The open studies with a read begun and not submitted."""
+        ids = self.reviews.unsubmitted()
+        return [s for s in self.studies if s.id in ids]
+
+    def submit_drafts(self) -> int:
+        """Submit every draft that has an answer ticked; returns how many were recorded."""
+        count = 0
+        for study in self.unsubmitted_drafts():
+            draft = self.reviews.draft(study.id)
+            if draft.read is not None:
+                self.submit_read(draft.read, draft.note, study)
+                count += 1
+        return count
 
     def decide(self, decision: Read | str) -> ReadSession | None:
         """Record the final decision on the current study (after the read)."""

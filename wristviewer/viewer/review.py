@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from wristviewer.viewer.analysis import Analysis
-from wristviewer.workflow.blind_read import ReadSession, ReadState, RevealMode
+from wristviewer.workflow.blind_read import Read, ReadSession, ReadState, RevealMode
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A read begun and not submitted: the answer ticked (None: not yet) and the note typed.
+    Kept per study so that switching studies loses neither."""
+
+    read: Read | None = None
+    note: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return self.read is None and not self.note.strip()
 
 
 def reveal_mode(value: RevealMode | str | None) -> RevealMode:
@@ -17,14 +32,42 @@ def reveal_mode(value: RevealMode | str | None) -> RevealMode:
 
 
 class Reviews:
-    """One :class:`ReadSession` per open study (made on first use), and the reveal mode."""
+    """One :class:`ReadSession` per open study (made on first use), the reveal mode, and the
+    drafts of reads not yet submitted."""
 
     def __init__(self, mode: RevealMode | str | None = None) -> None:
         self.mode = reveal_mode(mode)
         self.sessions: dict[str, ReadSession] = {}
+        self.drafts: dict[str, Draft] = {}
 
     def clear(self) -> None:
         self.sessions.clear()
+        self.drafts.clear()
+
+    # drafts ---------------------------------------------------------------------------------
+    def draft(self, study_id: str) -> Draft:
+        """The unsubmitted read of ``study_id`` (an empty Draft when there is none)."""
+        return self.drafts.get(study_id, Draft())
+
+    def set_draft(self, study_id: str, draft: Draft) -> None:
+        """Keep ``draft`` for ``study_id`` while its read is awaited (an empty one is dropped)."""
+        session = self.sessions.get(study_id)
+        if draft.empty or (session is not None and session.state is not ReadState.AWAITING_READ):
+            self.drafts.pop(study_id, None)
+        else:
+            self.drafts[study_id] = draft
+
+    def unsubmitted(self) -> list[str]:
+        """The studies with a draft whose read is still awaited, in the order begun."""
+        return [
+            study_id
+            for study_id, draft in self.drafts.items()
+            if not draft.empty
+            and (
+                (session := self.sessions.get(study_id)) is None
+                or session.state is ReadState.AWAITING_READ
+            )
+        ]
 
     def get(self, study_id: str) -> ReadSession | None:
         """The review of ``study_id`` if it has begun."""

@@ -48,6 +48,15 @@ MENUS: list[tuple[str, list]] = [
             ("Heatmap overlay on/off", ["H"], False),
         ],
     ),
+    (  # new in issue 15: the read by keyboard, with the quiz's answer keys
+        "&Read",
+        [
+            ("My read: Fracture", ["Shift+F"], False),
+            ("My read: No fracture", ["Shift+N"], False),
+            ("My read: Unsure", ["Shift+U"], False),
+            ("Submit my read", ["Ctrl+Return", "Ctrl+Enter"], False),
+        ],
+    ),
     (
         "&AI",
         [

@@ -66,6 +66,8 @@ def test_closing_with_a_draft_asks_and_cancel_goes_back_to_it(qtbot, two_studies
     assert not win.close()
     assert win.isVisible() and asked == [[win.state.studies[0].id]]
     assert win.state.current_index == 0 and win.read_panel.chosen_read() is Read.FRACTURE
+    win.ask_about_drafts = lambda _studies: QMessageBox.StandardButton.Discard
+    assert win.close()
 
 
 @pytest.mark.parametrize(("answer", "recorded"), [("Save", Read.FRACTURE), ("Discard", None)])
@@ -99,6 +101,9 @@ def test_the_question_offers_submit_only_when_an_answer_is_ticked(
     _type_a_draft(qtbot, win)
     assert not win.close()
     assert offered == [False, True]
+    monkeypatch.undo()
+    win.ask_about_drafts = lambda _studies: QMessageBox.StandardButton.Discard
+    assert win.close()
 
 
 def test_closing_without_a_draft_does_not_ask(qtbot, two_studies) -> None:  # noqa: ANN001

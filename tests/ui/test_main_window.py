@@ -11,6 +11,7 @@ import pytest
 from tests.helpers.dicom_factory import write_bad_deflate, write_rle_overrun
 from tests.ui.helpers import wait_idle, wrist_like, write_dicom
 from wristviewer.imaging import ClaheSettings, View, apply_clahe
+from wristviewer.ui.actions import QUIZ_KEYS
 from wristviewer.ui.dialogs import DicomTagsDialog, ShortcutsDialog, SkippedFilesDialog
 
 
@@ -191,9 +192,13 @@ def test_shortcuts_dialog_lists_the_real_actions(qtbot, window) -> None:  # noqa
         ("Heatmap overlay on/off", "H"),
         ("CLAHE on/off", "C"),
         ("Window: Bone", "2"),
+        ("My read: Fracture", "Shift+F"),
+        ("Submit my read", "Ctrl+Return"),
+        ("Quiz: answer Fracture", "Shift+F"),
+        ("Quiz: next case", "N"),
     ):
         assert key in names[action].split(", ")
-    assert len(dialog.rows) == len(window.actions_with_shortcuts) >= 15
+    assert len(dialog.rows) == len(window.actions_with_shortcuts) + len(QUIZ_KEYS) >= 15
 
 
 def test_per_view_actions_and_presets(qtbot, window, fracatlas_study: Path) -> None:  # noqa: ANN001

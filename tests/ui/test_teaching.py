@@ -129,3 +129,25 @@ def test_boxes_follow_rotation_and_flip(qtbot, small_set: Path) -> None:  # noqa
     rect = win.box_items[0].rect()
     assert (rect.left(), rect.top()) == pytest.approx((cols - left - width, top))
     assert len(win.box_items) == len(win.case_set.cases[0].boxes)  # redrawn, not added
+
+
+def test_the_quiz_keys_are_the_windows_keys(qtbot, small_set: Path) -> None:  # noqa: ANN001
+    """Shift+F answers Fracture (it ticks Fracture in the viewer window); plain F fits and N
+    goes to the next case, as they fit and go to the next study there."""
+    from PySide6.QtCore import Qt
+
+    win = _window(qtbot, small_set)
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow, timeout=5_000)
+    qtbot.keyClick(win, Qt.Key.Key_F)  # fit: no answer
+    assert win.answers == {}
+    with qtbot.waitSignal(win.revealed, timeout=5_000):
+        qtbot.keyClick(win, Qt.Key.Key_F, Qt.KeyboardModifier.ShiftModifier)
+    assert win.answers == {0: Read.FRACTURE}
+    with qtbot.waitSignal(win.case_shown, timeout=30_000):
+        qtbot.keyClick(win, Qt.Key.Key_N)
+    assert win.index == 1
+    with qtbot.waitSignal(win.revealed, timeout=5_000):
+        qtbot.keyClick(win, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)
+    assert win.answers[1] is Read.NO_FRACTURE
+    assert win.answer_buttons[Read.UNSURE].text() == "Unsure (Shift+U)"

@@ -18,6 +18,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from wristviewer.viewer import WINDOW_PRESETS
+from wristviewer.workflow.blind_read import Read
 
 Key = str | QKeySequence.StandardKey
 
@@ -40,6 +41,37 @@ SEPARATOR = None
 RECENT = "recent"
 
 MenuEntry = ActionSpec | str | None
+
+#: The answer keys, meaning the same in the window (tick your read; Ctrl+Enter submits it) and
+#: in the teaching quiz (answer the case). Shifted, because plain F and N are Fit and Next.
+READ_KEYS: dict[Read, str] = {
+    Read.FRACTURE: "Shift+F",
+    Read.NO_FRACTURE: "Shift+N",
+    Read.UNSURE: "Shift+U",
+}
+SUBMIT_KEYS = ("Ctrl+Return", "Ctrl+Enter")
+
+#: The teaching quiz's keys (text, shortcuts): the answers, and next / previous / fit as in
+#: the window. Listed in Help ▸ Shortcuts.
+QUIZ_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    **{str(read): (f"Quiz: answer {read.label}", (key,)) for read, key in READ_KEYS.items()},
+    "next": ("Quiz: next case", ("N", "PgDown", "Right")),
+    "previous": ("Quiz: previous case", ("P", "PgUp", "Left")),
+    "fit": ("Quiz: fit to window", ("F",)),
+    "presenter": ("Quiz: presenter mode", ("F11",)),
+}
+
+_READS = [
+    ActionSpec(
+        f"read_{read}",
+        f"My read: {read.label}",
+        "read_panel.choose",
+        [key],
+        args=(read,),
+        tip="Tick this answer; it is recorded when you submit your read",
+    )
+    for read, key in READ_KEYS.items()
+]
 
 _PRESETS = [
     ActionSpec(f"preset_{i}", f"Window: {name}", "apply_preset", [str(i)], args=(name,))
@@ -106,6 +138,13 @@ MENUS: list[tuple[str, list[MenuEntry]]] = [
             ActionSpec("next_view", "Next view", "views.step_active", ["V"], args=(1,)),
             ActionSpec("clahe", "CLAHE on/off", "state.toggle_clahe", ["C"]),
             ActionSpec("heatmap", "Heatmap overlay on/off", "toggle_heatmap", ["H"]),
+        ],
+    ),
+    (
+        "&Read",
+        [
+            *_READS,
+            ActionSpec("submit_read", "Submit my read", "read_panel.submit", list(SUBMIT_KEYS)),
         ],
     ),
     (

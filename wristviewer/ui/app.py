@@ -255,6 +255,9 @@ def _start_qt(folder_problems: list[str]) -> Any:
         "wristviewer"
     )  # Wayland/X11: match the installed .desktop entry
     _set_app_icon(app)
+    from wristviewer.ui.focus_ring import install_focus_ring
+
+    install_focus_ring(app)
     return app
 
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from wristviewer import __version__
 from wristviewer.imaging import Radiograph, SkippedFile
+from wristviewer.ui.actions import QUIZ_KEYS
 from wristviewer.ui.results_panel import SECOND_OPINION_NOTICE
 
 
@@ -140,14 +141,23 @@ def shortcut_rows(actions: Iterable[QAction]) -> list[tuple[str, str]]:
 
 
 class ShortcutsDialog(QDialog):
-    """Keyboard shortcuts, generated from the window's actions so the list cannot drift."""
+    """Keyboard shortcuts, generated from the window's actions and the quiz's key table
+    (:data:`~wristviewer.ui.actions.QUIZ_KEYS`) so the list cannot drift."""
 
     def __init__(self, actions: Iterable[QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         self.resize(460, 560)
         layout = QVBoxLayout(self)
-        self.rows = shortcut_rows(actions)
+        self.rows = shortcut_rows(actions) + [
+            (
+                text,
+                ", ".join(
+                    QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in keys
+                ),
+            )
+            for text, keys in QUIZ_KEYS.values()
+        ]
         self.table = _table(("Action", "Shortcut"), self.rows)
         layout.addWidget(self.table, 1)
         layout.addWidget(

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wristviewer.ui.actions import READ_KEYS
 from wristviewer.ui.second_opinion import SecondOpinionController
 from wristviewer.workflow.blind_read import Agreement, Read, ReadSession, ReadState
 
@@ -43,7 +44,12 @@ class ReadPanel(QGroupBox):
         self.note_edit = QLineEdit()
         self.note_edit.setPlaceholderText("Optional note (no patient names)")
         self.note_edit.setMaxLength(500)
-        self.submit_button = QPushButton("Submit my read")
+        self.submit_button = QPushButton("Submit my read (Ctrl+Enter)")
+        self.submit_button.setToolTip(
+            "Records your read. Keys: "
+            + ", ".join(f"{k} {r.label}" for r, k in READ_KEYS.items())
+            + ", then Ctrl+Enter"
+        )
         self.submit_button.setEnabled(False)
         self.hidden_label = QLabel(HIDDEN_TEXT)
         self.hidden_label.setWordWrap(True)
@@ -71,7 +77,7 @@ class ReadPanel(QGroupBox):
         layout.addWidget(self.audit_label)
 
         self._group.buttonToggled.connect(lambda *_: self._on_edited())
-        self.note_edit.textEdited.connect(lambda _t: self._on_edited())
+        self.note_edit.textChanged.connect(lambda _t: self._on_edited())
         self.submit_button.clicked.connect(self._on_submit)
         controller.state.shown_changed.connect(self.refresh)
         controller.state.current_changed.connect(lambda _i: self.refresh())
@@ -85,6 +91,7 @@ class ReadPanel(QGroupBox):
         row = QHBoxLayout()
         for read in Read:
             button = QRadioButton(read.label)
+            button.setToolTip(f"{read.label} ({READ_KEYS[read]})")
             self._group.addButton(button)
             self.read_buttons[read] = button
             row.addWidget(button)

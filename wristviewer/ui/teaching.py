@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from wristviewer.ai.card import ModelCard
 from wristviewer.ai.results import StudyPrediction
 from wristviewer.imaging import ClaheSettings, Radiograph, Study, apply_clahe
+from wristviewer.ui.actions import QUIZ_KEYS, READ_KEYS
 from wristviewer.ui.jobs import predict_job
 from wristviewer.ui.view_panel import ViewPanel, display_rect
 from wristviewer.ui.workers import Worker, WorkerPool
@@ -106,7 +107,7 @@ class TeachingWindow(QMainWindow):
         self.image_host = QVBoxLayout()
         self.answer_buttons: dict[Read, QPushButton] = {}
         answers = QHBoxLayout()
-        for read, key in ((Read.FRACTURE, "F"), (Read.NO_FRACTURE, "N"), (Read.UNSURE, "U")):
+        for read, key in READ_KEYS.items():
             button = QPushButton(f"{read.label} ({key})")
             button.clicked.connect(lambda _=False, r=read: self.answer(r))
             self.answer_buttons[read] = button
@@ -140,18 +141,23 @@ class TeachingWindow(QMainWindow):
         return nav
 
     def _add_shortcuts(self) -> None:
-        for key, slot in (
-            ("F", lambda: self.answer(Read.FRACTURE)),
-            ("N", lambda: self.answer(Read.NO_FRACTURE)),
-            ("U", lambda: self.answer(Read.UNSURE)),
-            ("Right", lambda: self.show_case(self.index + 1)),
-            ("Left", lambda: self.show_case(self.index - 1)),
-            ("F11", self.toggle_presenter),
-        ):
-            action = QAction(self)
-            action.setShortcut(QKeySequence(key))
-            action.triggered.connect(slot)
+        """The keys of :data:`~wristviewer.ui.actions.QUIZ_KEYS`: Shift+F / Shift+N / Shift+U
+        answer, as they tick the read in the viewer window; N, P and F are next, previous
+        and fit there and here."""
+        slots: dict[str, Any] = {
+            **{str(read): (lambda r=read: self.answer(r)) for read in READ_KEYS},
+            "next": lambda: self.show_case(self.index + 1),
+            "previous": lambda: self.show_case(self.index - 1),
+            "fit": lambda: self.panel.fit() if self.panel is not None else None,
+            "presenter": self.toggle_presenter,
+        }
+        self.quiz_actions: dict[str, QAction] = {}
+        for name, (text, keys) in QUIZ_KEYS.items():
+            action = QAction(text, self)
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.triggered.connect(lambda _=False, f=slots[name]: f())
             self.addAction(action)
+            self.quiz_actions[name] = action
 
     # navigation ---------------------------------------------------------------------------
     def show_case(self, index: int) -> Worker | None:

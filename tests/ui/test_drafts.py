@@ -58,15 +58,16 @@ def test_closing_with_a_draft_asks_and_cancel_goes_back_to_it(qtbot, two_studies
     win.actions_by_id["next_study"].trigger()
     asked: list[list[str]] = []
 
-    def ask(studies):  # noqa: ANN001, ANN202
+    def ask(studies, then):  # noqa: ANN001, ANN202
         asked.append([s.id for s in studies])
+        assert then == "close"
         return QMessageBox.StandardButton.Cancel
 
     win.ask_about_drafts = ask
     assert not win.close()
     assert win.isVisible() and asked == [[win.state.studies[0].id]]
     assert win.state.current_index == 0 and win.read_panel.chosen_read() is Read.FRACTURE
-    win.ask_about_drafts = lambda _studies: QMessageBox.StandardButton.Discard
+    win.ask_about_drafts = lambda *_: QMessageBox.StandardButton.Discard
     assert win.close()
 
 
@@ -77,7 +78,7 @@ def test_closing_with_a_draft_submits_or_discards_it(qtbot, two_studies, answer,
     win = two_studies
     _type_a_draft(qtbot, win)
     study = win.state.current_study
-    win.ask_about_drafts = lambda _studies: getattr(QMessageBox.StandardButton, answer)
+    win.ask_about_drafts = lambda *_: getattr(QMessageBox.StandardButton, answer)
     assert win.close()
     assert win.state.session(study).read is recorded
 
@@ -102,7 +103,7 @@ def test_the_question_offers_submit_only_when_an_answer_is_ticked(
     assert not win.close()
     assert offered == [False, True]
     monkeypatch.undo()
-    win.ask_about_drafts = lambda _studies: QMessageBox.StandardButton.Discard
+    win.ask_about_drafts = lambda *_: QMessageBox.StandardButton.Discard
     assert win.close()
 
 
@@ -114,3 +115,27 @@ def test_closing_without_a_draft_does_not_ask(qtbot, two_studies) -> None:  # no
     win.read_panel.submit_button.click()  # submitted: nothing left to ask about
     assert win.close()
     assert asked == []
+
+
+def test_opening_other_studies_asks_about_a_draft_first(qtbot, two_studies, tmp_path: Path) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QMessageBox
+
+    win = two_studies
+    _type_a_draft(qtbot, win)
+    answers = iter([QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save])
+    asked: list[str] = []
+
+    def ask(_studies, then):  # noqa: ANN001, ANN202
+        asked.append(then)
+        return next(answers)
+
+    win.ask_about_drafts = ask
+    study = win.state.current_study
+    recorded: list[str] = []
+    win.state.review_changed.connect(recorded.append)
+    assert win.open_paths([tmp_path / "s0.dcm"]) is None  # cancelled: the draft stays
+    assert win.state.draft().read is Read.FRACTURE
+    with qtbot.waitSignal(win.studies_loaded, timeout=30_000):
+        assert win.open_paths([tmp_path / "s0.dcm"]) is not None
+    assert asked == ["open", "open"] and recorded == [study.id]  # submitted, then opened
+    assert not win.state.unsubmitted_drafts() and len(win.state.studies) == 1

@@ -207,9 +207,10 @@ class MainWindow(QMainWindow):
 
     # opening ------------------------------------------------------------------------------
     def open_paths(self, paths: Sequence[str | Path]) -> Worker | None:
-        """Read ``paths`` (files or folders) in a worker; the studies replace the open ones."""
+        """Read ``paths`` (files or folders) in a worker; the studies replace the open ones
+        (after asking about reads begun and not submitted; None when the physician cancels)."""
         names = [str(p) for p in paths]
-        if not names:
+        if not names or not self.confirm_drafts("open"):
             return None
         log.info("opening %d path(s)", len(names))
         # absolute, so that a recent study opens whatever folder the viewer is started from
@@ -405,9 +406,12 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             log.error("settings not saved: %s", exc)
 
-    def ask_about_drafts(self, studies: Sequence[Study]) -> QMessageBox.StandardButton:
+    def ask_about_drafts(
+        self, studies: Sequence[Study], then: str = "close"
+    ) -> QMessageBox.StandardButton:
         """Save (submit the reads as ticked), Discard or Cancel, for reads begun and not
-        submitted in ``studies``. Save is offered only when each has an answer ticked."""
+        submitted in ``studies``, before ``then`` ("close", "open": other files replace the
+        studies). Save is offered only when each has an answer ticked."""
         numbers = ", ".join(str(self.state.studies.index(s) + 1) for s in studies)
         one = len(studies) == 1
         complete = all(self.state.draft(s).read is not None for s in studies)
@@ -431,23 +435,24 @@ class MainWindow(QMainWindow):
             else f"Discard {it}, or go back and tick an answer?"
         )
         if complete:
-            box.button(QMessageBox.StandardButton.Save).setText("Submit and close")
-        box.button(QMessageBox.StandardButton.Discard).setText("Discard and close")
+            box.button(QMessageBox.StandardButton.Save).setText(f"Submit and {then}")
+        box.button(QMessageBox.StandardButton.Discard).setText(f"Discard and {then}")
         return QMessageBox.StandardButton(box.exec())
 
-    def confirm_drafts(self) -> bool:
-        """True when the window may close: no read begun and unsubmitted, or the physician
-        submitted or discarded them; Cancel goes back to the first such study."""
+    def confirm_drafts(self, then: str = "close") -> bool:
+        """True when the window may ``then`` close (or open other studies): no read begun and
+        unsubmitted, or the physician submitted or discarded them; Cancel goes back to the
+        first such study."""
         studies = self.state.unsubmitted_drafts()
         if not studies:
             return True
-        answer = self.ask_about_drafts(studies)
+        answer = self.ask_about_drafts(studies, then)
         if answer == QMessageBox.StandardButton.Save:
             submitted = self.state.submit_drafts()
-            log.info("%d draft read(s) submitted at close", submitted)
+            log.info("%d draft read(s) submitted (%s)", submitted, then)
             return True
         if answer == QMessageBox.StandardButton.Discard:
-            log.info("%d draft read(s) discarded at close", len(studies))
+            log.info("%d draft read(s) discarded (%s)", len(studies), then)
             return True
         self.state.set_current(self.state.studies.index(studies[0]))
         self.read_panel.note_edit.setFocus()

@@ -122,7 +122,7 @@ def write_png(content: ReportContent, path: str | Path, width: int = PNG_WIDTH) 
     painter.translate(margin, margin)
     doc.drawContents(painter)
     painter.end()
-    if not image.save(str(path), b"PNG"):
+    if not image.save(str(path), "PNG"):  # type: ignore[call-overload]  # the stubs want bytes; PySide6 wants str
         raise OSError(f"{path}: the PNG could not be written")
     return path
 

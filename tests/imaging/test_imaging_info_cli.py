@@ -65,7 +65,7 @@ def test_info_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "not an image" in files["notes.csv"]["error"]
     assert files["wrist_lat.png"]["view"] == "lateral"
     studies = {s["id"]: s for s in report["studies"]}
-    assert set(studies) == {uid, str(folder)}
+    assert set(studies) == {uid, str(folder / "wrist_lat.png")}  # a plain image: its own study
     assert [v["view"] for v in studies[uid]["views"]] == ["PA", "oblique", "lateral"]
 
 

@@ -248,7 +248,9 @@ def _side(study: Study) -> str | None:
 
 
 def study_source_name(study: Study) -> str:
-    """The file name of a one-image study, else its folder's name (for plain images)."""
+    """``Study.name``, else the file name of a one-image study or its folder's name."""
+    if study.name:
+        return study.name
     if len(study.views) == 1:
         return study.views[0].path.name
     parents = {r.path.parent for r in study.views}

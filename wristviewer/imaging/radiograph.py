@@ -98,11 +98,16 @@ class Radiograph:
 class Study:
     """The views of one examination, ordered AP/PA, oblique(s), lateral, unknown.
 
-    ``id`` is the StudyInstanceUID for DICOM, or the folder path for plain images.
+    ``id`` is the StudyInstanceUID for DICOM, or the file path of a plain image (the folder
+    when plain images were opened as one study; see :mod:`wristviewer.imaging.studies`).
+    ``name`` is what to call it on screen (a file or folder name, never the patient);
+    ``grouping`` the sentence saying why these images are one study.
     """
 
     id: str
     views: list[Radiograph]
+    name: str = ""
+    grouping: str = ""
 
     def sort_views(self) -> None:
         self.views.sort(key=lambda r: (r.view.hanging_order, str(r.path)))

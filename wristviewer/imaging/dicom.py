@@ -72,7 +72,6 @@ from wristviewer.imaging.errors import (
     UnsupportedTransferSyntaxError,
     brief,
 )
-from wristviewer.imaging.identity import identity_from_dataset
 from wristviewer.imaging.radiograph import Radiograph, View, Window
 from wristviewer.imaging.scaling import check_size, colour_to_grey, to_unit_range
 from wristviewer.imaging.views import (
@@ -530,6 +529,8 @@ def read_dicom(path: Path, preamble: bool = True, max_pixels: int | None = None)
     view = view_from_dataset(ds) or view_from_filename(path) or View.UNKNOWN
     warnings: list[str] = []
     spacing = _pixel_spacing(ds, warnings)
+    from wristviewer.imaging.identity import identity_from_dataset  # it imports PARSE_ERRORS
+
     unit = "" if "ModalityLUTSequence" in ds else (_str_or_none(ds.get("RescaleType")) or "")
     return Radiograph(
         pixels=np.ascontiguousarray(pixels, dtype=np.float32),

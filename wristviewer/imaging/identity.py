@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from wristviewer.imaging.dicom import PARSE_ERRORS
 from wristviewer.imaging.views import dicom_text, laterality_from_dataset
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def _text(ds: Any, keyword: str) -> str | None:
     """An element's value as stripped text, or None when absent, empty or undecodable."""
     try:
         text = dicom_text(ds.get(keyword)).strip()
-    except Exception:  # noqa: BLE001 - a damaged optional field is left out, never fatal
+    except PARSE_ERRORS:  # a damaged optional field is left out, never fatal
         return None
     return text or None
 
@@ -140,12 +141,12 @@ def identity_from_dataset(ds: Any) -> PatientIdentity:
     """The :class:`PatientIdentity` a DICOM data set names (absent fields are None)."""
     try:
         name = format_person_name(ds.get("PatientName"))
-    except Exception:  # noqa: BLE001 - an undecodable name is left out, never fatal
+    except PARSE_ERRORS:  # an undecodable name is left out, never fatal
         name = None
     sex = _text(ds, "PatientSex")
     try:
         laterality = laterality_from_dataset(ds)
-    except Exception:  # noqa: BLE001 - a damaged optional field is left out, never fatal
+    except PARSE_ERRORS:  # a damaged optional field is left out, never fatal
         laterality = None
     return PatientIdentity(
         name=name,

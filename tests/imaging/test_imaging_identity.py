@@ -68,6 +68,12 @@ def test_banner_lines_for_a_dicom_study(tmp_path: Path) -> None:
     assert study_reference(studies[0]) == "study 2024-06-15 10:32, accession A-778"
 
 
+def test_a_study_without_date_says_so(tmp_path: Path) -> None:
+    path = write_dicom(tmp_path / "x.dcm", extra={"StudyDate": ""})
+    (study,), _ = load_studies([path])
+    assert banner_lines(study)[1] == "Study (no date in file)"
+
+
 def test_a_different_patient_open_beside_is_marked(tmp_path: Path) -> None:
     write_study(tmp_path / "a", views=("PA",), extra=DOE)
     write_study(tmp_path / "b", views=("PA",), extra={**DOE, "PatientID": "99999"})

@@ -281,7 +281,8 @@ def banner_lines(study: Study, open_studies: Sequence[Study] = ()) -> list[str]:
             age = who.age
             person.append(f"born {who.birth_date}" + (f" ({age})" if age else ""))
         lines.append(" · ".join(person))
-        exam = ["Study " + (" ".join(t for t in (who.study_date, who.study_time) if t) or "?")]
+        when = " ".join(t for t in (who.study_date, who.study_time) if t)
+        exam = [f"Study {when}" if when else "Study (no date in file)"]
         if who.accession_number:
             exam.append(f"Acc. {who.accession_number}")
         side = _side(study)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 
@@ -26,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(by default the files go to the running window)",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "--check-qt-libs",
+        action="store_true",
+        help="check that the system libraries Qt's X11 plugin needs are installed, name what "
+        "is missing, and exit (status 1 when something is missing)",
+    )
     return parser
 
 
@@ -36,6 +43,19 @@ def run_from_argv(argv: Sequence[str]) -> int:
 
         print(f"wristviewer {__version__}")
         return 0
+    from wristviewer.cli import qt_libs
+
+    if args.check_qt_libs:
+        missing = qt_libs.missing_libraries()
+        if missing:
+            sys.stderr.write(qt_libs.message_for(missing) + "\n")
+            return 1
+        print("Qt's X11 plugin has every system library it needs.")
+        return 0
+    problem = qt_libs.check_before_window()
+    if problem is not None:  # instead of Qt's "could not load the Qt platform plugin" abort
+        sys.stderr.write(problem + "\n")
+        return 1
     from wristviewer.ui.app import run_app
 
     return run_app(args.paths, screenshot=args.screenshot, new_instance=args.new_instance)

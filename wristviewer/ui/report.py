@@ -148,8 +148,8 @@ class ExportReportDialog(QDialog):
         self.identifiers_box.setChecked(False)
         info = QLabel(
             "The report holds the views, heatmaps, probabilities, threshold, model summary, "
-            "your read and decision, the date and the disclaimer. Without identifiers it names "
-            "no patient and no file."
+            "your read and decision, the date, the study reference (study date and accession "
+            "number) and the disclaimer. Without identifiers it names no patient and no file."
         )
         info.setWordWrap(True)
         buttons = QDialogButtonBox(

@@ -43,12 +43,12 @@ class PatientBanner(QFrame):
         self.exam_label = QLabel()
         self.warning_label = QLabel()
         self.warning_label.setStyleSheet(_WARNING_STYLE)
-        self.warning_label.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 3, 8, 3)
         layout.setSpacing(1)
         for label in (self.who_label, self.exam_label, self.warning_label):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setWordWrap(True)  # a long name never widens the window
             layout.addWidget(label)
         state.current_changed.connect(self.refresh)
         state.studies_changed.connect(self.refresh)

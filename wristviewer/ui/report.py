@@ -144,7 +144,9 @@ class ExportReportDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export report")
-        self.identifiers_box = QCheckBox("Include patient identifiers (name, ID, birth date)")
+        self.identifiers_box = QCheckBox(
+            "Include patient identifiers (name, ID, birth date; the file names of PNG/JPEG)"
+        )
         self.identifiers_box.setChecked(False)
         info = QLabel(
             "The report holds the views, heatmaps, probabilities, threshold, model summary, "

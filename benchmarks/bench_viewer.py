@@ -60,7 +60,7 @@ def measure_clahe() -> dict[str, float]:
     from wristviewer.ui.main_window import MainWindow
     from wristviewer.ui.settings import ViewerSettings
 
-    studies, _ = load_studies([SAMPLE])
+    studies, _ = load_studies([SAMPLE], plain_images_by_folder=True)  # the 3 JPEGs as one
     study = next(s for s in studies if len(s.views) == 3)
     first = study.views[0]
     one_view = []

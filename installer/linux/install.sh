@@ -50,6 +50,9 @@ else
 fi
 [ -x "$exe" ] || die "'$exe' is not an executable WristViewer ($mode mode); build it first (make installer) or create the venv (make run)"
 [ -f "$icons/wristviewer-48.png" ] || die "no icons in '$icons'"
+# Qt's X11 plugin needs system libraries a minimal desktop may lack: the viewer names any
+# that are missing and the command that installs them (a warning: the install goes on)
+"$exe" --check-qt-libs || echo "install.sh: the window will not open until those libraries are installed" >&2
 
 data_home=${XDG_DATA_HOME:-$HOME/.local/share}
 apps="$data_home/applications"

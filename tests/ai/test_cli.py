@@ -48,6 +48,7 @@ def test_predict_json_heatmaps_and_csv(
         "--model",
         str(densenet_path),
         "--json",
+        "--one-study-per-folder",
         "--heatmaps",
         str(heat_dir),
         "--csv",
@@ -103,6 +104,19 @@ def test_corrupt_file_is_skipped_and_others_predicted(
     assert sorted(predicted) == sorted(PICKS)
 
 
+def test_plain_images_are_one_study_each_unless_asked(
+    two_studies: Path, densenet_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder of JPEGs may hold several people: no probability spans two of them by default."""
+    code, out, _ = _run(
+        capsys, "predict", str(two_studies / "a"), "--model", str(densenet_path), "--json"
+    )
+    assert code == 0
+    studies = json.loads(out)["studies"]
+    assert [s["id"] for s in studies] == [str(two_studies / "a" / n) for n in sorted(PICKS[:2])]
+    assert all(len(s["views"]) == 1 for s in studies)
+
+
 def test_a_study_split_over_several_reads_is_merged(
     two_studies: Path,
     densenet_path: Path,
@@ -112,14 +126,11 @@ def test_a_study_split_over_several_reads_is_merged(
     """Streaming reads one file at a time here; views of one study still form one study."""
     import wristviewer.cli.predict as predict_module
 
-    code, out, _ = _run(
-        capsys, "predict", str(two_studies / "a"), "--model", str(densenet_path), "--json"
-    )
+    argv = ("predict", str(two_studies / "a"), "--model", str(densenet_path), "--json")
+    code, out, _ = _run(capsys, *argv, "--one-study-per-folder")
     whole = json.loads(out)["studies"]
     monkeypatch.setattr(predict_module, "FILES_PER_CHUNK", 1)
-    code, out, _ = _run(
-        capsys, "predict", str(two_studies / "a"), "--model", str(densenet_path), "--json"
-    )
+    code, out, _ = _run(capsys, *argv, "--one-study-per-folder")
     assert code == 0
     streamed = json.loads(out)["studies"]
     assert len(whole) == len(streamed) == 1 and len(streamed[0]["views"]) == 2
@@ -195,7 +206,7 @@ def test_names_that_are_not_utf8_in_json_and_csv(
     assert code == 0, err
     doc = strict_loads(out)
     (study,) = doc["studies"]
-    assert os.fsencode(study["id"]) == folder
+    assert os.fsencode(study["id"]) == raw  # a plain image is a study of its own
     (view,) = study["views"]
     assert os.fsencode(view["path"]) == raw and view["view"] == "PA"
     assert os.path.isfile(os.fsencode(view["heatmap_png"]))

@@ -325,3 +325,15 @@ def write_bad_deflate(path: str | Path) -> Path:
     data[start : start + 16] = b"\xff" * 16  # an invalid deflate block header
     Path(path).write_bytes(bytes(data))
     return Path(path)
+
+
+def write_png(path: str | Path, image01: np.ndarray | None = None) -> Path:
+    """The phantom (or ``image01``, 0..1) as an 8-bit PNG: a plain image without patient data."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image01 = phantom() if image01 is None else image01
+    ok, buf = cv2.imencode(".png", np.rint(np.asarray(image01) * 255).astype(np.uint8))
+    if not ok:
+        raise RuntimeError("OpenCV could not encode the PNG test image")
+    path.write_bytes(buf.tobytes())
+    return path

@@ -55,12 +55,17 @@ def test_info_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert pa["view"] == "PA" and pa["photometric"] == "MONOCHROME2"
     assert pa["transfer_syntax"] == "1.2.840.10008.1.2.1"
     assert pa["pixel_spacing_mm"] == [0.1, 0.12]
+    assert pa["pixel_spacing_source"] == "PixelSpacing"
+    assert pa["patient_identity"]["name"] == "TEST, Phantom"
+    assert pa["patient_identity"]["patient_id"] == "PHANTOM"
+    assert pa["patient_identity"]["study_uid"] == uid
+    assert files["wrist_lat.png"]["patient_identity"] is None
     assert files["cine"]["frame_count"] == 3
     assert files["broken.dcm"]["ok"] is False and "empty" in files["broken.dcm"]["error"]
     assert "not an image" in files["notes.csv"]["error"]
     assert files["wrist_lat.png"]["view"] == "lateral"
     studies = {s["id"]: s for s in report["studies"]}
-    assert set(studies) == {uid, str(folder)}
+    assert set(studies) == {uid, str(folder / "wrist_lat.png")}  # a plain image: its own study
     assert [v["view"] for v in studies[uid]["views"]] == ["PA", "oblique", "lateral"]
 
 

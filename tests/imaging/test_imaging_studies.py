@@ -8,38 +8,109 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pydicom
 import pytest
 
 from tests.helpers.dicom_factory import (
-    phantom,
     write_basic_text_sr,
     write_dicom,
     write_dicomdir_like,
+    write_png,
     write_study,
 )
 from tests.helpers.hostile import deny_scandir
-from wristviewer.imaging import View, expand_paths, load_studies, read_dicom_tags
+from wristviewer.imaging import (
+    View,
+    expand_paths,
+    load_studies,
+    merge_studies,
+    read_dicom_tags,
+    split_study,
+)
+from wristviewer.imaging.studies import (
+    GROUPING_DICOM,
+    GROUPING_FOLDER,
+    GROUPING_JOINED,
+    GROUPING_NO_UID,
+    GROUPING_PER_IMAGE,
+    GROUPING_SPLIT,
+    MIXED_PATIENTS,
+)
 from wristviewer.imaging.views import tokens, view_from_text
 
-
-def _png(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ok, buf = cv2.imencode(".png", np.rint(phantom() * 255).astype(np.uint8))
-    path.write_bytes(buf.tobytes())
-    return path
+_png = write_png
 
 
-def test_plain_images_group_by_folder_in_hanging_order(tmp_path: Path) -> None:
+def test_plain_images_are_one_study_each_by_default(tmp_path: Path) -> None:
+    """PNG/JPEG carry no patient data: a folder of them may hold several people, so no study
+    spans two of them without the user's say-so (issue 15 changed the old folder rule)."""
+    for name in ("wrist_lateral.png", "extra.png", "wrist_oblique.png", "wrist_PA.png"):
+        _png(tmp_path / "patient1" / name)
+    studies, skipped = load_studies([tmp_path])
+    assert skipped == []
+    assert [s.id for s in studies] == [
+        str(tmp_path / "patient1" / n)
+        for n in ("extra.png", "wrist_PA.png", "wrist_lateral.png", "wrist_oblique.png")
+    ]
+    assert [s.name for s in studies][:2] == ["extra.png", "wrist_PA.png"]
+    assert all(len(s.views) == 1 and s.grouping == GROUPING_PER_IMAGE for s in studies)
+
+
+def test_plain_images_opened_as_one_study_group_by_folder_in_hanging_order(
+    tmp_path: Path,
+) -> None:
     for name in ("wrist_lateral.png", "extra.png", "wrist_oblique.png", "wrist_PA.png"):
         _png(tmp_path / "patient1" / name)
     _png(tmp_path / "patient2" / "ap.png")
-    studies, skipped = load_studies([tmp_path])
+    studies, skipped = load_studies([tmp_path], plain_images_by_folder=True)
     assert skipped == []
     assert [s.id for s in studies] == [str(tmp_path / "patient1"), str(tmp_path / "patient2")]
     first = studies[0]
+    assert (first.name, first.grouping) == ("patient1", GROUPING_FOLDER)
     assert [r.view for r in first.views] == [View.PA, View.OBLIQUE, View.LATERAL, View.UNKNOWN]
     assert [r.path.name for r in first.views][-1] == "extra.png"
     assert studies[1].views[0].view is View.AP
+
+
+def test_split_and_merge_studies(tmp_path: Path) -> None:
+    for name in ("wrist_lateral.png", "wrist_PA.png"):
+        _png(tmp_path / name)
+    singles, _ = load_studies([tmp_path])
+    joined = merge_studies(singles, "left wrist")
+    assert (joined.name, joined.grouping) == ("left wrist", GROUPING_JOINED)
+    assert [r.view for r in joined.views] == [View.PA, View.LATERAL]
+    assert joined.id == merge_studies(list(reversed(singles)), "again").id  # same images, same id
+    assert joined.id not in {s.id for s in singles}
+    parts = split_study(joined)
+    assert [s.id for s in parts] == [
+        str(tmp_path / "wrist_PA.png"),
+        str(tmp_path / "wrist_lateral.png"),
+    ]
+    assert all(s.grouping == GROUPING_SPLIT and len(s.views) == 1 for s in parts)
+    assert split_study(parts[0]) == [parts[0]]
+    with pytest.raises(ValueError, match="no images"):
+        merge_studies([], "nothing")
+
+
+def test_joining_images_of_two_patients_says_so(tmp_path: Path) -> None:
+    write_dicom(tmp_path / "a.dcm", extra={"PatientID": "1", "PatientName": "Doe^John"})
+    write_dicom(tmp_path / "b.dcm", extra={"PatientID": "2", "PatientName": "Roe^Jane"})
+    studies, _ = load_studies([tmp_path])
+    assert len(studies) == 2  # two Study Instance UIDs
+    assert all(s.grouping == GROUPING_DICOM for s in studies)
+    joined = merge_studies(studies, "both")
+    assert joined.grouping == f"{GROUPING_JOINED}; {MIXED_PATIENTS}"
+
+
+def test_dicom_without_a_study_uid_is_one_study_per_image(tmp_path: Path) -> None:
+    for name in ("a.dcm", "b.dcm"):
+        path = write_dicom(tmp_path / name)
+        ds = pydicom.dcmread(path)
+        del ds.StudyInstanceUID
+        ds.save_as(path)
+    studies, _ = load_studies([tmp_path])
+    assert [len(s.views) for s in studies] == [1, 1]
+    assert {s.grouping for s in studies} == {GROUPING_NO_UID}
 
 
 def test_dicom_groups_by_study_uid_across_folders(tmp_path: Path) -> None:
@@ -58,7 +129,7 @@ def test_dicom_copy_of_a_png_is_its_own_study(tmp_path: Path) -> None:
     _png(tmp_path / "wrist_PA.png")
     write_dicom(tmp_path / "dicom" / "wrist_PA_copy.dcm", view_position="PA", study_uid="1.2.3")
     studies, _ = load_studies([tmp_path])
-    assert sorted(s.id for s in studies) == sorted(["1.2.3", str(tmp_path)])
+    assert sorted(s.id for s in studies) == sorted(["1.2.3", str(tmp_path / "wrist_PA.png")])
 
 
 def test_bad_files_do_not_stop_good_studies(tmp_path: Path) -> None:
@@ -100,7 +171,7 @@ def test_bad_files_do_not_stop_good_studies(tmp_path: Path) -> None:
 def test_list_of_files_and_missing_paths(tmp_path: Path) -> None:
     a = _png(tmp_path / "x" / "lat.png")
     b = _png(tmp_path / "x" / "pa.png")
-    studies, skipped = load_studies([a, b, a, tmp_path / "gone.png"])
+    studies, skipped = load_studies([a, b, a, tmp_path / "gone.png"], plain_images_by_folder=True)
     assert len(studies) == 1
     assert [r.path for r in studies[0].views] == [b, a]  # PA first; duplicate read once
     assert [s.path.name for s in skipped] == ["gone.png"]

@@ -35,8 +35,9 @@ def fake_analysis(study, cards=(), probability: float = 0.7, threshold: float = 
     return Analysis(prediction, list(cards), "CPU")  # type: ignore[arg-type]
 
 
-def window_on(qtbot, folder: Path):  # noqa: ANN001, ANN201
-    """A shown MainWindow (auto-run off, errors to the status bar) with ``folder`` read."""
+def window_on(qtbot, folder: Path, one_study: bool = False):  # noqa: ANN001, ANN201
+    """A shown MainWindow (auto-run off, errors to the status bar) with ``folder`` read
+    (``one_study``: its plain images as one study)."""
     from wristviewer.ui.main_window import MainWindow
     from wristviewer.ui.settings import ViewerSettings
 
@@ -45,7 +46,7 @@ def window_on(qtbot, folder: Path):  # noqa: ANN001, ANN201
     qtbot.addWidget(win)
     win.show()
     with qtbot.waitSignal(win.studies_loaded, timeout=60_000):
-        win.open_paths([folder])
+        win.open_paths([folder], one_study=one_study)
     wait_idle(qtbot, win)
     return win
 
@@ -53,6 +54,14 @@ def window_on(qtbot, folder: Path):  # noqa: ANN001, ANN201
 def wait_idle(qtbot, win, timeout_ms: int = 60_000) -> None:  # noqa: ANN001
     """Wait until the window has no job left."""
     qtbot.waitUntil(lambda: not win.is_busy(), timeout=timeout_ms)
+
+
+def open_and_wait(qtbot, window, paths: list[Path], one_study: bool = False) -> None:  # noqa: ANN001
+    """Open ``paths`` in the window (``one_study``: plain images as one study per folder) and
+    wait until the studies are in and every job is done."""
+    with qtbot.waitSignal(window.studies_loaded, timeout=60_000):
+        window.open_paths(paths, one_study=one_study)
+    wait_idle(qtbot, window)
 
 
 def write_dicom(

@@ -48,7 +48,7 @@ def test_opening_a_study_without_a_model_never_imports_torch(fracatlas_study: Pa
         from wristviewer.ui.main_window import MainWindow
         w = MainWindow()
         w.show()
-        w.open_paths([{str(fracatlas_study)!r}])
+        w.open_paths([{str(fracatlas_study)!r}], one_study=True)
         deadline = time.monotonic() + 60
         while (w.is_busy() or not w.state.studies) and time.monotonic() < deadline:
             app.processEvents()
@@ -62,7 +62,11 @@ def test_opening_a_study_without_a_model_never_imports_torch(fracatlas_study: Pa
 
 
 def _screenshot(
-    out: Path, *paths: Path, timeout: float = 300, screen: tuple[int, int] = (1920, 1200)
+    out: Path,
+    *paths: Path,
+    timeout: float = 300,
+    screen: tuple[int, int] = (1920, 1200),
+    options: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
     """``wristviewer --screenshot`` on an offscreen screen of ``screen`` pixels."""
     config = out.parent / f"screen-{screen[0]}x{screen[1]}.json"
@@ -73,7 +77,7 @@ def _screenshot(
         encoding="utf-8",
     )
     return subprocess.run(
-        [sys.executable, "-m", "wristviewer", "--screenshot", str(out), *map(str, paths)],
+        [sys.executable, "-m", "wristviewer", "--screenshot", str(out), *options, *map(str, paths)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -110,7 +114,7 @@ def test_screenshot_with_a_model_waits_for_the_analysis(
     tmp_path: Path, fracatlas_study: Path, installed_bundle: Path, isolated_home: Path
 ) -> None:
     out = tmp_path / "analysed.png"
-    result = _screenshot(out, fracatlas_study)
+    result = _screenshot(out, fracatlas_study, options=("--one-study",))
     assert result.returncode == 0, result.stderr
     assert _png_size(out) == (1600, 1000)
     log_text = (isolated_home / "log" / "wristviewer.log").read_text(encoding="utf-8")

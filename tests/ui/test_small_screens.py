@@ -62,7 +62,7 @@ def test_minimum_width_with_an_ai_result_fits_1024(
     from wristviewer.ai.bundle import inspect_bundle
     from wristviewer.workflow.blind_read import Read
 
-    win = window_on(qtbot, fracatlas_study)
+    win = window_on(qtbot, fracatlas_study, one_study=True)
     if reveal == "after_read":
         win.reveal_action.trigger()
     study = win.state.current_study

@@ -213,6 +213,8 @@ def test_the_sample_case_set_is_small_labelled_and_attributed() -> None:
     fractured = [c for c in cs.cases if c.fractured]
     assert len(fractured) == 6 and all(c.boxes for c in fractured)
     assert all(not c.boxes for c in cs.cases if not c.fractured)
+    assert len({c.note for c in cs.cases}) == 12  # each case its own note, not one template
+    assert all("wrist" in c.note.lower() for c in cs.cases)
     total = sum(p.stat().st_size for p in SAMPLE.iterdir() if p.is_file())
     assert total < 2_000_000
     import cv2

@@ -7,14 +7,18 @@ Pixel Spacing) is listed as the file's ``warnings``. Exit status 0 when at least
 read, 2 when none was.
 
 ``--json`` is strict JSON (:mod:`wristviewer.cli.jsonout`): no NaN or Infinity, and file names
-that are not UTF-8 written losslessly as surrogate escapes (``\\udcff``).
+that are not UTF-8 written losslessly as surrogate escapes (``\\udcff``). Each DICOM file's
+``patient_identity`` holds the patient and examination its header names (name, ID, birth date,
+study date, accession number, ...: :class:`~wristviewer.imaging.identity.PatientIdentity`);
+it is null for plain images. It is the physician's own data on their own machine: pass an
+anonymised export (``wristviewer`` File > Export anonymised) to share a report.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from wristviewer.cli import jsonout
@@ -46,8 +50,10 @@ class _FileReport:
     view: str | None = None
     laterality: str | None = None
     pixel_spacing_mm: list[float] | None = None
+    pixel_spacing_source: str | None = None
     frame_count: int | None = None
     warnings: list[str] = field(default_factory=list)
+    patient_identity: dict[str, str | None] | None = None
     study: str | None = field(default=None, repr=False)
 
 
@@ -75,8 +81,10 @@ def collect(paths: list[str]) -> tuple[list[_FileReport], list[dict[str, Any]]]:
                 view=str(r.view),
                 laterality=r.laterality,
                 pixel_spacing_mm=list(r.pixel_spacing_mm) if r.pixel_spacing_mm else None,
+                pixel_spacing_source=r.pixel_spacing_source,
                 frame_count=r.frame_count,
                 warnings=list(r.warnings),
+                patient_identity=asdict(r.identity) if r.identity is not None else None,
                 study=study_key(r),
             )
         )

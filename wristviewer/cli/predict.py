@@ -85,6 +85,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--heatmaps", metavar="DIR", help="write a heatmap overlay PNG per view into DIR"
     )
     p.add_argument("--csv", metavar="FILE", help="write one row per view to FILE")
+    p.add_argument(
+        "--one-study-per-folder",
+        action="store_true",
+        help="treat the PNG/JPEG images of each folder as one study (one probability over "
+        "them all); by default each plain image is a study of its own, as they carry no "
+        "patient data (DICOM always groups by Study Instance UID)",
+    )
     p.set_defaults(run=run)
 
 
@@ -245,7 +252,7 @@ def _predict_all(
     bar = _ProgressBar(len(chunks), sys.stderr, enabled=True)
     for done, chunk in enumerate(chunks, start=1):
         t0 = time.perf_counter()
-        studies, unreadable = load_studies(chunk)
+        studies, unreadable = load_studies(chunk, plain_images_by_folder=args.one_study_per_folder)
         seconds["load"] += time.perf_counter() - t0
         for item in unreadable:
             skipped.append((item.path, item.reason))

@@ -23,7 +23,9 @@ from wristviewer.imaging.studies import (
     group_studies,
     iter_load_studies,
     load_studies,
+    merge_studies,
     read_many,
+    split_study,
     study_key,
 )
 from wristviewer.imaging.tags import DicomTag, read_dicom_tags
@@ -55,8 +57,10 @@ __all__ = [
     "iter_load_studies",
     "invert",
     "load_studies",
+    "merge_studies",
     "read",
     "read_dicom_tags",
     "read_many",
+    "split_study",
     "study_key",
 ]

@@ -426,8 +426,9 @@ def _initial_window(ds: Dataset, lo: float, hi: float) -> Window:
     return window
 
 
-def _pixel_spacing(ds: Dataset, warnings: list[str]) -> tuple[float, float] | None:
-    """(row, column) spacing in mm from Pixel Spacing, else Imager Pixel Spacing.
+def _pixel_spacing(ds: Dataset, warnings: list[str]) -> tuple[tuple[float, float], str] | None:
+    """((row, column) spacing in mm, the keyword it came from) from Pixel Spacing, else Imager
+    Pixel Spacing.
 
     A value that is present but not two finite positive numbers is treated as absent and a
     sentence is added to ``warnings``.
@@ -444,7 +445,7 @@ def _pixel_spacing(ds: Dataset, warnings: list[str]) -> tuple[float, float] | No
         except (TypeError, ValueError, IndexError, OverflowError):
             row = col = math.nan
         if math.isfinite(row) and math.isfinite(col) and row > 0 and col > 0:
-            return row, col
+            return (row, col), keyword
         warnings.append(
             f"the {name} ({dicom_text(value)}) is not two finite positive numbers and is ignored"
         )
@@ -501,8 +502,9 @@ def read_dicom(path: Path, preamble: bool = True, max_pixels: int | None = None)
             stored = apply_color_lut(stored, ds)
             bits_stored = 16 if stored.dtype.itemsize > 1 else 8
         grey = colour_to_grey(stored)
-        pixels, _, _ = to_unit_range(grey, 0.0, float((1 << bits_stored) - 1))
+        pixels, lo, hi = to_unit_range(grey, 0.0, float((1 << bits_stored) - 1))
         window = Window()
+        inverted = False
     else:
         with np.errstate(over="ignore", invalid="ignore"):  # refused just below
             values = apply_modality_lut(stored, ds)
@@ -517,7 +519,8 @@ def read_dicom(path: Path, preamble: bool = True, max_pixels: int | None = None)
         pixels, lo, hi = to_unit_range(values, lo, hi)
         window = _initial_window(ds, lo, hi)
         inverse = str(ds.get("PresentationLUTShape") or "").strip().upper() == "INVERSE"
-        if (photometric == "MONOCHROME1") != inverse:
+        inverted = (photometric == "MONOCHROME1") != inverse
+        if inverted:
             pixels = np.subtract(np.float32(1.0), pixels, out=pixels)
             window = Window(
                 center=1.0 - window.center, width=window.width, function=window.function
@@ -526,6 +529,9 @@ def read_dicom(path: Path, preamble: bool = True, max_pixels: int | None = None)
     view = view_from_dataset(ds) or view_from_filename(path) or View.UNKNOWN
     warnings: list[str] = []
     spacing = _pixel_spacing(ds, warnings)
+    from wristviewer.imaging.identity import identity_from_dataset  # it imports PARSE_ERRORS
+
+    unit = "" if "ModalityLUTSequence" in ds else (_str_or_none(ds.get("RescaleType")) or "")
     return Radiograph(
         pixels=np.ascontiguousarray(pixels, dtype=np.float32),
         path=path,
@@ -535,7 +541,11 @@ def read_dicom(path: Path, preamble: bool = True, max_pixels: int | None = None)
         transfer_syntax=str(ts),
         view=view,
         laterality=laterality_from_dataset(ds) or laterality_from_filename(path),
-        pixel_spacing_mm=spacing,
+        pixel_spacing_mm=spacing[0] if spacing else None,
+        pixel_spacing_source=spacing[1] if spacing else None,
+        pixel_spacing_calibration=_str_or_none(ds.get("PixelSpacingCalibrationType"))
+        if spacing and spacing[1] == "PixelSpacing"
+        else None,
         body_part=_str_or_none(ds.get("BodyPartExamined")),
         study_uid=_str_or_none(ds.get("StudyInstanceUID")),
         series_uid=_str_or_none(ds.get("SeriesInstanceUID")),
@@ -543,4 +553,8 @@ def read_dicom(path: Path, preamble: bool = True, max_pixels: int | None = None)
         window=window,
         frame_count=frames,
         warnings=tuple(warnings),
+        identity=identity_from_dataset(ds),
+        value_range=(lo, hi),
+        value_unit=unit,
+        inverted=inverted,
     )

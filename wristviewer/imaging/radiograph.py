@@ -5,8 +5,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # identity reads DICOM text through views, which imports this module
+    from wristviewer.imaging.identity import PatientIdentity
 
 
 class View(enum.StrEnum):
@@ -48,6 +52,14 @@ class Radiograph:
     (no quantisation to 8 bits). ``window`` is the initial display window from the VOI LUT
     (or the full range), expressed on that same 0..1 scale. ``warnings`` holds one sentence per
     thing the reader repaired or ignored (an unusable Pixel Spacing, NaN pixels of a float TIFF).
+
+    ``identity``: the patient and examination a DICOM header names (None for PNG, JPEG, TIFF).
+    ``pixel_spacing_source``: the attribute ``pixel_spacing_mm`` came from, "PixelSpacing" or
+    "ImagerPixelSpacing" (the detector plane, not corrected for magnification);
+    ``pixel_spacing_calibration``: the Pixel Spacing Calibration Type when the header gives one.
+    ``value_range``: the stored values (after the modality LUT, in ``value_unit``) that map to
+    0 and 1 before any inversion; ``inverted``: MONOCHROME1 (or an INVERSE presentation LUT),
+    so a pixel p shows the value ``hi - p * (hi - lo)`` (see :mod:`wristviewer.imaging.measure`).
     """
 
     pixels: np.ndarray
@@ -66,6 +78,12 @@ class Radiograph:
     window: Window = field(default_factory=Window)
     frame_count: int = 1
     warnings: tuple[str, ...] = ()
+    identity: PatientIdentity | None = None
+    pixel_spacing_source: str | None = None
+    pixel_spacing_calibration: str | None = None
+    value_range: tuple[float, float] | None = None
+    value_unit: str = ""
+    inverted: bool = False
 
     @property
     def rows(self) -> int:
@@ -80,11 +98,16 @@ class Radiograph:
 class Study:
     """The views of one examination, ordered AP/PA, oblique(s), lateral, unknown.
 
-    ``id`` is the StudyInstanceUID for DICOM, or the folder path for plain images.
+    ``id`` is the StudyInstanceUID for DICOM, or the file path of a plain image (the folder
+    when plain images were opened as one study; see :mod:`wristviewer.imaging.studies`).
+    ``name`` is what to call it on screen (a file or folder name, never the patient);
+    ``grouping`` the sentence saying why these images are one study.
     """
 
     id: str
     views: list[Radiograph]
+    name: str = ""
+    grouping: str = ""
 
     def sort_views(self) -> None:
         self.views.sort(key=lambda r: (r.view.hanging_order, str(r.path)))

@@ -210,7 +210,7 @@ def read_raster(path: Path, data: bytes, fmt: str, max_pixels: int | None = None
         stored = colour_to_grey(stored[..., :3], order="BGR")  # OpenCV gives BGR
     if fmt == "JPEG":
         stored = apply_orientation(stored, exif_orientation(data))
-    pixels, _, _ = to_unit_range(stored, lo, hi)
+    pixels, lo, hi = to_unit_range(stored, lo, hi)
 
     return Radiograph(
         pixels=np.ascontiguousarray(pixels),
@@ -221,4 +221,5 @@ def read_raster(path: Path, data: bytes, fmt: str, max_pixels: int | None = None
         view=view_from_filename(path) or View.UNKNOWN,
         laterality=laterality_from_filename(path),
         warnings=tuple(warnings),
+        value_range=(lo, hi),
     )

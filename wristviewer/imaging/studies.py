@@ -12,8 +12,16 @@ Rules:
   (permissions), a broken link, a symbolic link loop, a link back into a folder already being
   searched, and special files (named pipes, sockets, devices) are reported as skipped with the
   reason. Special files are never opened (a named pipe would block the read).
-- DICOM images are grouped by StudyInstanceUID; plain images (and DICOM without a
-  StudyInstanceUID) by the folder they are in. So a DICOM copy of a PNG sits in its own study.
+- **Grouping that cannot mislead.** DICOM images are grouped by StudyInstanceUID: the
+  modality wrote them as one examination. PNG, JPEG and TIFF files carry no patient data, and
+  a folder of them is as likely to hold several people (a teaching set, a download) as one
+  wrist: each is a study of its own, so no study-level verdict ever spans images that may
+  belong to different people. The same holds for DICOM without a StudyInstanceUID. Images
+  become one study only on the user's say-so: opened as one study (``plain_images_by_folder``:
+  plain images grouped by the folder they are in) or joined afterwards
+  (:func:`merge_studies`); :func:`split_study` undoes either. Every study says which rule
+  made it in ``Study.grouping`` (the ``GROUPING_*`` sentences), for the window to show.
+  A DICOM copy of a PNG sits in a study of its own either way.
 - Each study's views are ordered AP/PA, oblique(s), lateral, unknown, then by file path.
   Studies come in the order their first file was found: paths in the order given, and within
   a folder its own files before those of its subfolders (then by name). So a folder of plain
@@ -27,13 +35,15 @@ a 2300 × 2900 image). Tools that only need the metadata (``wristviewer info``) 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from wristviewer.imaging.errors import FileAccessError, ImagingError
 from wristviewer.imaging.files import special_kind, stat_path
+from wristviewer.imaging.identity import PatientMatch, within_study
 from wristviewer.imaging.radiograph import Radiograph, SkippedFile, Study
 from wristviewer.imaging.reader import read
 
@@ -174,30 +184,95 @@ def read_many(files: Iterable[Path]) -> Iterator[tuple[Path, Radiograph | Imagin
             yield path, err
 
 
-def study_key(radiograph: Radiograph) -> str:
-    """The study a radiograph belongs to: its StudyInstanceUID (DICOM), else its folder."""
+#: Why a study holds the images it does (``Study.grouping``).
+GROUPING_DICOM = "one study per DICOM Study Instance UID"
+GROUPING_PER_IMAGE = (
+    "one study per image: PNG/JPEG files carry no patient data, so images are joined only "
+    "when you say so (treat as one study)"
+)
+GROUPING_NO_UID = "one study per image: the DICOM file names no Study Instance UID"
+GROUPING_FOLDER = "opened as one study: the images of this folder, not checked to be one patient"
+GROUPING_JOINED = "treated as one study at your request: not checked to be one patient"
+GROUPING_SPLIT = "split into single images at your request"
+#: Added to a joined study's grouping when the headers name different patients.
+MIXED_PATIENTS = "the images name different patients"
+
+
+def study_key(radiograph: Radiograph, plain_images_by_folder: bool = False) -> str:
+    """The study a radiograph belongs to: its StudyInstanceUID (DICOM), else its own path;
+    its folder instead when ``plain_images_by_folder`` (the user opened them as one study)."""
     if radiograph.format == "DICOM" and radiograph.study_uid:
         return radiograph.study_uid
-    return str(radiograph.path.parent)
+    return str(radiograph.path.parent if plain_images_by_folder else radiograph.path)
 
 
-def group_studies(radiographs: Iterable[Radiograph]) -> list[Study]:
+def _grouping(radiograph: Radiograph, plain_images_by_folder: bool) -> str:
+    if radiograph.format == "DICOM" and radiograph.study_uid:
+        return GROUPING_DICOM
+    if plain_images_by_folder:
+        return GROUPING_FOLDER
+    return GROUPING_NO_UID if radiograph.format == "DICOM" else GROUPING_PER_IMAGE
+
+
+def _name(views: list[Radiograph]) -> str:
+    """A file name for one image, else the folder name (never the patient's)."""
+    if len(views) == 1:
+        return views[0].path.name
+    folders = {r.path.parent for r in views}
+    folder = min(folders)
+    return (folder.name or str(folder)) + (" and others" if len(folders) > 1 else "")
+
+
+def group_studies(
+    radiographs: Iterable[Radiograph], *, plain_images_by_folder: bool = False
+) -> list[Study]:
     """Group radiographs into studies (:func:`study_key`), views in hanging order.
 
     Studies keep the order in which their first radiograph arrives.
     """
     by_key: dict[str, Study] = {}
     for radiograph in radiographs:
-        key = study_key(radiograph)
-        by_key.setdefault(key, Study(id=key, views=[])).views.append(radiograph)
+        key = study_key(radiograph, plain_images_by_folder)
+        grouping = _grouping(radiograph, plain_images_by_folder)
+        by_key.setdefault(key, Study(id=key, views=[], grouping=grouping)).views.append(radiograph)
     studies = list(by_key.values())
     for study in studies:
         study.sort_views()
+        study.name = _name(study.views)
     return studies
 
 
+def split_study(study: Study) -> list[Study]:
+    """ "Split into single images": one study per view, in hanging order, each ``id`` its file
+    path. A study of one image comes back as it is."""
+    if len(study.views) <= 1:
+        return [study]
+    return [
+        Study(id=str(r.path), views=[r], name=r.path.name, grouping=GROUPING_SPLIT)
+        for r in study.views
+    ]
+
+
+def merge_studies(studies: Sequence[Study], name: str) -> Study:
+    """ "Treat as one study": the views of ``studies`` as one study called ``name``.
+
+    The ``id`` is derived from the files (the same images joined twice get the same id).
+    When the headers name different patients (:func:`~wristviewer.imaging.identity.within_study`)
+    the grouping sentence says so. Raises ValueError for no studies or no images.
+    """
+    views = [r for s in studies for r in s.views]
+    if not views:
+        raise ValueError("there are no images to treat as one study")
+    digest = hashlib.sha256("\0".join(sorted(str(r.path) for r in views)).encode()).hexdigest()
+    merged = Study(id=f"joined:{digest[:16]}", views=views, name=name, grouping=GROUPING_JOINED)
+    merged.sort_views()
+    if within_study(merged) is PatientMatch.DIFFERENT:
+        merged.grouping = f"{GROUPING_JOINED}; {MIXED_PATIENTS}"
+    return merged
+
+
 def iter_load_studies(
-    paths: Iterable[str | Path],
+    paths: Iterable[str | Path], *, plain_images_by_folder: bool = False
 ) -> Generator[float, None, tuple[list[Study], list[SkippedFile]]]:
     """:func:`load_studies` step by step: yields the fraction of files read (0..1) after each
     file, so a caller can show progress or stop early; returns ``(studies, skipped)``."""
@@ -210,16 +285,21 @@ def iter_load_studies(
         else:
             radiographs.append(result)
         yield (i + 1) / max(len(files), 1)
-    return group_studies(radiographs), skipped
+    return group_studies(radiographs, plain_images_by_folder=plain_images_by_folder), skipped
 
 
-def load_studies(paths: Iterable[str | Path]) -> tuple[list[Study], list[SkippedFile]]:
+def load_studies(
+    paths: Iterable[str | Path], *, plain_images_by_folder: bool = False
+) -> tuple[list[Study], list[SkippedFile]]:
     """Read files and folders into studies; unreadable files are listed with the reason.
+
+    ``plain_images_by_folder``: the user opened the plain images as one study (one per folder);
+    by default each plain image is a study of its own (see the module docstring).
 
     ``skipped`` holds one :class:`SkippedFile` per file that was not read, its ``reason`` the
     sentence of the error without the path (e.g. "the file is empty (0 bytes)").
     """
-    steps = iter_load_studies(paths)
+    steps = iter_load_studies(paths, plain_images_by_folder=plain_images_by_folder)
     while True:
         try:
             next(steps)

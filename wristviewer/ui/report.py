@@ -122,7 +122,7 @@ def write_png(content: ReportContent, path: str | Path, width: int = PNG_WIDTH) 
     painter.translate(margin, margin)
     doc.drawContents(painter)
     painter.end()
-    if not image.save(str(path), b"PNG"):
+    if not image.save(str(path), "PNG"):  # type: ignore[call-overload]  # the stubs want bytes; PySide6 wants str
         raise OSError(f"{path}: the PNG could not be written")
     return path
 
@@ -144,12 +144,14 @@ class ExportReportDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export report")
-        self.identifiers_box = QCheckBox("Include patient identifiers (name, ID, birth date)")
+        self.identifiers_box = QCheckBox(
+            "Include patient identifiers (name, ID, birth date; the file names of PNG/JPEG)"
+        )
         self.identifiers_box.setChecked(False)
         info = QLabel(
             "The report holds the views, heatmaps, probabilities, threshold, model summary, "
-            "your read and decision, the date and the disclaimer. Without identifiers it names "
-            "no patient and no file."
+            "your read and decision, the date, the study reference (study date and accession "
+            "number) and the disclaimer. Without identifiers it names no patient and no file."
         )
         info.setWordWrap(True)
         buttons = QDialogButtonBox(

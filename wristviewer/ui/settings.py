@@ -44,6 +44,7 @@ class ViewerSettings:
     device: str = "auto"  # auto | cpu | cuda | mps
     auto_run: bool = True
     reveal_ai: str = "immediate"  # "immediate" | "after_read": AI hidden until the read is in
+    show_patient_banner: bool = True  # the name/ID/study banner over the views
 
     @property
     def clahe(self) -> ClaheSettings:
@@ -59,8 +60,9 @@ class ViewerSettings:
         self.clahe_tile_grid = int(settings.tile_grid[0])
 
     def add_recent(self, paths: list[str]) -> None:
-        """Put an opened set of paths first in the recent list (one entry per path)."""
-        for path in reversed(paths):
+        """Put an opened set of paths first in the recent list (one entry per path), as
+        absolute paths so they open from any working folder."""
+        for path in (str(Path(p).resolve()) for p in reversed(paths)):
             if path in self.recent:
                 self.recent.remove(path)
             self.recent.insert(0, path)

@@ -69,6 +69,11 @@ class Reviews:
             )
         ]
 
+    def drop(self, study_id: str) -> None:
+        """Forget the review (and any draft) of a study that is no longer open (regrouped)."""
+        self.sessions.pop(study_id, None)
+        self.drafts.pop(study_id, None)
+
     def get(self, study_id: str) -> ReadSession | None:
         """The review of ``study_id`` if it has begun."""
         return self.sessions.get(study_id)

@@ -2,11 +2,14 @@
 
     python resources/teaching/fracatlas-sample/make_caseset.py [--source ../shared/data/fracatlas-hand]
 
-Picks, in manifest order, the first 6 fractured images that have fracture boxes and the
-first 6 normal images, all single frontal or oblique views without hardware or multiple
-views; resizes them to at most 800 px on the long side (the YOLO boxes are fractions of the
-image, so they stay valid), writes them as greyscale JPEG (quality 85) named case01.jpg …
-case12.jpg, and writes cases.csv (image, label, note, boxes). Attribution: ATTRIBUTION.md.
+Writes the 12 cases of :data:`CASES` (6 fractured with the annotators' boxes, 6 without,
+interleaved), all single frontal or oblique wrist views without hardware: resized to at most
+800 px on the long side (the YOLO boxes are fractions of the image, so they stay valid),
+greyscale JPEG (quality 85) named case01.jpg … case12.jpg, and cases.csv (image, label, note,
+boxes, source). Labels and boxes come from the manifest; each note was written for its image
+after looking at it (issue 15 replaced a forearm with rings, an elbow in a cast and a whole
+arm with wrist views), and says only what the label, the box and the picture support - the
+rest is a question for the learner. Attribution: ATTRIBUTION.md.
 """
 
 from __future__ import annotations
@@ -19,39 +22,85 @@ import cv2
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SOURCE = HERE.parents[2].parent / "shared" / "data" / "fracatlas-hand"
-N_PER_CLASS = 6
 MAX_SIDE = 800
 JPEG_QUALITY = 85
 
+#: (FracAtlas image, teaching note), in case order.
+CASES: tuple[tuple[str, str], ...] = (
+    (
+        "IMG0000019.jpg",
+        "Left wrist, frontal. FracAtlas marks a fracture at the distal radius and ulna, just "
+        "above the carpus. Follow both cortices of each bone through the box: where is the "
+        "break or buckle? The other hand overlaps the lower image; do not let it distract you.",
+    ),
+    (
+        "IMG0000049.jpg",
+        "Right wrist and hand, frontal; FracAtlas label: no fracture. Use it to practise the "
+        "normal: a smooth distal radial articular surface, intact radial and ulnar styloids, "
+        "and three unbroken carpal arcs.",
+    ),
+    (
+        "IMG0000351.jpg",
+        "Wrist, frontal. The box sits on the distal radial metaphysis, just above the joint. "
+        "Compare the radial and ulnar sides of the radius: is there a "
+        "lucent line, a step or a bulge of the cortex?",
+    ),
+    (
+        "IMG0000030.jpg",
+        "Right hand and wrist, frontal; FracAtlas label: no fracture. Check the distal radius "
+        "and ulna first, then each carpal bone's outline, then the metacarpal bases.",
+    ),
+    (
+        "IMG0000031.jpg",
+        "Wrist, oblique, fingers curled; FracAtlas label: no fracture. The oblique opens the "
+        "scaphoid and the trapezium: trace the scaphoid's cortex all the way round.",
+    ),
+    (
+        "IMG0000751.jpg",
+        "Wrist, frontal. The box covers the distal radial metaphysis. Compare its texture with "
+        "the shaft above: a band of sclerosis or a faint transverse line is easy to miss. "
+        "Look at the ulnar styloid too.",
+    ),
+    (
+        "IMG0000206.jpg",
+        "Right wrist, frontal (a bracelet on the forearm). FracAtlas boxes the distal radius "
+        "at the radiocarpal joint. Is the articular surface smooth, and is the radius shorter "
+        "than you expect against the ulna?",
+    ),
+    (
+        "IMG0000032.jpg",
+        "Right hand and wrist, frontal; FracAtlas label: no fracture. Judge the radiocarpal "
+        "and ulnar-side joint spaces and the carpal arcs before deciding.",
+    ),
+    (
+        "IMG0000036.jpg",
+        "Wrist, oblique, fingers curled; FracAtlas label: no fracture. Follow both "
+        "cortices of the distal radius into the joint, then the scaphoid waist.",
+    ),
+    (
+        "IMG0000207.jpg",
+        "Oblique of a wrist with a bracelet, boxed at the distal radius (it appears to be the "
+        "same wrist as the frontal case with the bracelet). Does the oblique show the fracture "
+        "line better or worse than the frontal?",
+    ),
+    (
+        "IMG0000319.jpg",
+        "Wrist, frontal, a small and faint image. The box is on the distal radial metaphysis: "
+        "raise the contrast (window or CLAHE) and look for an irregular transverse line.",
+    ),
+    (
+        "IMG0000045.jpg",
+        "Left hand and wrist, frontal; FracAtlas label: no fracture. A normal to compare "
+        "with the fractured frontals: the distal radius cortex runs smoothly into the joint.",
+    ),
+)
 
-def pick(manifest: Path) -> list[dict[str, str]]:
+
+def pick(manifest: Path) -> list[tuple[dict[str, str], str]]:
+    """The manifest rows of :data:`CASES`, each with its note."""
     with open(manifest, encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    usable = [
-        r
-        for r in rows
-        if r["hardware"] == "0"
-        and r["multiscan"] == "0"
-        and r["lateral"] == "0"
-        and (r["frontal"] == "1" or r["oblique"] == "1")
-    ]
-    fractured = [r for r in usable if r["fractured"] == "1" and r["fracture_boxes_yolo"].strip()]
-    normal = [r for r in usable if r["fractured"] == "0"]
-    chosen = fractured[:N_PER_CLASS] + normal[:N_PER_CLASS]
-    # interleave so the quiz does not show all fractures first
-    order = [0, 6, 1, 7, 8, 2, 3, 9, 10, 4, 5, 11]
-    return [chosen[i] for i in order]
-
-
-def note_for(row: dict[str, str]) -> str:
-    view = "frontal" if row["frontal"] == "1" else "oblique"
-    if row["fractured"] == "1":
-        n = len([b for b in row["fracture_boxes_yolo"].split(";") if b.strip()])
-        return (
-            f"Fracture ({view} view): {n} region(s) boxed by the FracAtlas annotators. "
-            "Follow each cortex around the box."
-        )
-    return f"No fracture ({view} view, FracAtlas label): check each cortex is continuous, no lucent line or step."
+        rows = {Path(r["image"]).name: r for r in csv.DictReader(fh)}
+    return [(rows[name], note) for name, note in CASES]
 
 
 def main() -> int:
@@ -60,7 +109,7 @@ def main() -> int:
     args = parser.parse_args()
     rows = pick(args.source / "manifest.csv")
     out_rows = []
-    for i, row in enumerate(rows, start=1):
+    for i, (row, note) in enumerate(rows, start=1):
         image = cv2.imread(str(args.source / row["image"]), cv2.IMREAD_GRAYSCALE)
         if image is None:
             raise SystemExit(f"{args.source / row['image']}: cannot be read")
@@ -74,7 +123,7 @@ def main() -> int:
             {
                 "image": name,
                 "label": row["fractured"],
-                "note": note_for(row),
+                "note": note,
                 "boxes": row["fracture_boxes_yolo"].strip(),
                 "source": Path(row["image"]).name,
             }

@@ -110,3 +110,19 @@ def test_window_and_quiz_share_one_key_table() -> None:
         s for _, e in MENUS for s in e if isinstance(s, ActionSpec) and s.id == "next_study"
     )
     assert set(next_study.shortcuts) <= set(QUIZ_KEYS["next"][1])
+
+
+def test_the_application_gets_the_focus_ring_once(qapp) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QApplication, QStyleFactory
+
+    from wristviewer.ui.focus_ring import FocusRingStyle, install_focus_ring
+
+    name = QApplication.style().name()
+    try:
+        install_focus_ring()
+        first = QApplication.style()
+        install_focus_ring()
+        assert isinstance(first, FocusRingStyle) and QApplication.style() is first
+        assert first.baseStyle().name() == name  # the platform's look, ring added
+    finally:
+        QApplication.setStyle(QStyleFactory.create(name))

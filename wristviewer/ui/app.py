@@ -259,7 +259,7 @@ def _start_qt(folder_problems: list[str]) -> Any:
     _set_app_icon(app)
     from wristviewer.ui.focus_ring import install_focus_ring
 
-    install_focus_ring(app)
+    install_focus_ring()
     return app
 
 

@@ -62,10 +62,11 @@ class FocusRingStyle(QProxyStyle):
         _ring(painter, option.rect)
 
 
-def install_focus_ring(app: QApplication) -> None:
-    """Wrap the application's style (whatever the platform chose) in :class:`FocusRingStyle`."""
-    current = app.style()
+def install_focus_ring() -> None:
+    """Wrap the application's style (whatever the platform chose) in :class:`FocusRingStyle`
+    (once; call after the QApplication exists)."""
+    current = QApplication.style()
     if isinstance(current, FocusRingStyle):
         return
     base = QStyleFactory.create(current.name()) if current is not None else None
-    app.setStyle(FocusRingStyle(base) if base is not None else FocusRingStyle())
+    QApplication.setStyle(FocusRingStyle(base) if base is not None else FocusRingStyle())

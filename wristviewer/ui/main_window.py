@@ -36,6 +36,7 @@ from wristviewer.ui.analysis import AnalysisController
 from wristviewer.ui.dialogs import image_info
 from wristviewer.ui.enhance import EnhanceController
 from wristviewer.ui.jobs import load_job
+from wristviewer.ui.measure_tools import MeasureController
 from wristviewer.ui.second_opinion import SecondOpinionController
 from wristviewer.ui.settings import ViewerSettings, anonymous
 from wristviewer.ui.side_panel import SidePanel
@@ -156,6 +157,9 @@ class MainWindow(QMainWindow):
         self.heatmap_action = self.actions_by_id["heatmap"]
         self.reveal_action = self.actions_by_id["reveal_after_read"]
         self.reveal_action.setChecked(self.settings.reveal_ai == "after_read")
+        self.measure = MeasureController(
+            self.state, self.actions_by_id["ruler"], self.actions_by_id["angle"]
+        )
 
     def _connect_state(self) -> None:
         s = self.state

@@ -12,6 +12,7 @@ from wristviewer.imaging import ClaheSettings, Radiograph, SkippedFile, Study, V
 from wristviewer.viewer.analysis import Analysis
 from wristviewer.viewer.display import DisplayState
 from wristviewer.viewer.events import Event
+from wristviewer.viewer.measurements import Measurements
 from wristviewer.viewer.review import Reviews
 from wristviewer.viewer.status import Status
 from wristviewer.workflow.blind_read import Read, ReadSession, RevealMode
@@ -42,6 +43,7 @@ class ViewerState:
         self.reviews = Reviews(reveal)
         self.status = Status()
         self._display: dict[Path, DisplayState] = {}
+        self.measurements = Measurements()
         self.studies_changed = Event()
         self.current_changed = Event()
         self.views_reordered = Event()
@@ -70,6 +72,7 @@ class ViewerState:
         self.analyses.clear()
         self.reviews.clear()
         self._display.clear()
+        self.measurements.clear()
         self.current_index = -1
         self.studies_changed.emit()
         self.skipped_changed.emit()

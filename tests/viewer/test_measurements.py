@@ -102,22 +102,27 @@ def test_select_by_a_click_near_a_line_then_remove() -> None:
     assert not m.remove_selected()  # nothing selected any more
 
 
-def test_report_lines_name_the_view_and_clear_empties_them(tmp_path: Path) -> None:
-    r = read(write_dicom(tmp_path / "a.dcm", imager_pixel_spacing=(0.1, 0.1)))
+def test_the_report_lists_them_under_their_view(tmp_path: Path) -> None:
+    from wristviewer.workflow.report import build_report
+
+    r = read(write_dicom(tmp_path / "a.dcm", imager_pixel_spacing=(0.1, 0.1), laterality="L"))
     plain = _raster("b.png")
     m = Measurements()
     m.set_tool(MeasureTool.RULER)
-    m.click(r, (0.0, 0.0))
-    m.click(r, (0.0, 40.0))
-    m.click(plain, (0.0, 0.0))
-    m.click(plain, (30.0, 40.0))
+    for image, a, b in ((r, (0.0, 0.0), (0.0, 40.0)), (plain, (0.0, 0.0), (30.0, 40.0))):
+        m.click(image, a)
+        m.click(image, b)
     study = Study(id="s", views=[r, plain])
-    lines = m.report_lines(study, {plain.path: "Lateral"})
-    assert lines[0].startswith(f"{r.view.value}: 1. Length: 4.0 mm (uncalibrated)")
-    assert "detector plane" in lines[0]
-    assert lines[1].startswith("Lateral: 1. Length: 50 px (uncalibrated")
+    content = build_report(study, None, measurements={p.path: m.of(p.path) for p in study.views})
+    assert content.measurements == [
+        f"{r.view.value} (left): 1. Length: 4.0 mm (uncalibrated) (uncalibrated: detector "
+        "plane (Imager Pixel Spacing), not corrected for magnification)",
+        "PA: 1. Length: 50 px (uncalibrated: the image gives no pixel spacing, lengths in pixels)",
+    ]
+    assert "Measurements:\n- " in content.to_text()
+    assert "<h3>Measurements</h3>" in content.to_html()
     m.clear([r.path])
-    assert m.report_lines(study) == [f"{plain.view.value}: {lines[1].split(': ', 1)[1]}"]
+    assert m.of(r.path) == () and len(m.of(plain.path)) == 1
 
 
 def test_opening_other_studies_drops_the_measurements() -> None:

@@ -30,6 +30,14 @@ PENDING_COLOUR = (64, 196, 255)
 HIT_TOLERANCE_PX = 6.0  # screen pixels: how near a click must be to select a measurement
 
 
+class _Dots(pg.ScatterPlotItem):
+    """The end points: drawn, never clicked (a click on them goes to the view, so an angle's
+    second line can start where the first began)."""
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: ANN001, N802 - pyqtgraph API
+        ev.ignore()
+
+
 class MeasurementOverlay(QObject):
     """The measurements of one view's radiograph, drawn over its image; takes its clicks.
 
@@ -101,7 +109,7 @@ class MeasurementOverlay(QObject):
                 pen=pg.mkPen(colour, width=2, style=style),
             )
             self._add(curve)
-        dots = pg.ScatterPlotItem(
+        dots = _Dots(
             [p[0] for p in shown],
             [p[1] for p in shown],
             size=7,

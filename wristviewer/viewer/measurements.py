@@ -15,13 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wristviewer.imaging import Radiograph, Study
+from wristviewer.imaging import Radiograph
 from wristviewer.imaging.measure import (
     Measurement,
     Point,
     measure_angle,
     measure_distance,
-    measurements_report,
     spacing_of,
 )
 from wristviewer.viewer.events import Event
@@ -176,15 +175,6 @@ class Measurements:
             if self.selected is not None and self.selected[0] == path:
                 self.selected = None
             self.changed.emit(path)
-
-    def report_lines(self, study: Study, labels: dict[Path, str] | None = None) -> list[str]:
-        """One line per measurement of ``study``, prefixed with its view ("PA: 1. Length:
-        23.4 mm"); ``labels`` names the views (default: the projection)."""
-        lines: list[str] = []
-        for r in study.views:
-            label = (labels or {}).get(Path(r.path), str(r.view.value))
-            lines += [f"{label}: {line}" for line in measurements_report(self.of(r.path))]
-        return lines
 
 
 def _inside(point: Point, radiograph: Radiograph) -> bool:

@@ -117,14 +117,24 @@ def test_select_delete_and_clear(qtbot, window, calibrated: Path) -> None:  # no
     assert measurements.of(panel.radiograph.path) == () and panel.measure_overlay.items == []
 
 
-def test_right_click_cancels_a_placement(qtbot, window, calibrated: Path) -> None:  # noqa: ANN001
+def test_a_live_preview_follows_the_mouse_and_right_click_cancels(
+    qtbot, window, calibrated: Path
+) -> None:  # noqa: ANN001
     _open(qtbot, window, [calibrated])
     panel = window.panels[0]
+    overlay = panel.measure_overlay
     window.actions_by_id["ruler"].trigger()
     click_image(qtbot, panel, (20.0, 20.0))
-    assert window.state.measurements.pending is not None and panel.measure_overlay.items
+    assert window.state.measurements.pending is not None and overlay.items
+    view = overlay.to_view((60.0, 20.0))
+    scene = panel.view_box.mapViewToScene(QPointF(*view))
+    QTest.mouseMove(panel.graphics.viewport(), panel.graphics.mapFromScene(scene))
+    qtbot.waitUntil(lambda: len(overlay.preview) == 2, timeout=5_000)
+    text = overlay.preview[1].toPlainText()
+    assert text.endswith(" mm") and float(text.split()[0]) == pytest.approx(4.0, abs=0.15)
     click_image(qtbot, panel, (20.0, 20.0), right=True)
-    assert window.state.measurements.pending is None and panel.measure_overlay.items == []
+    pending = window.state.measurements.pending
+    assert pending is None and overlay.items == [] and overlay.preview == []
 
 
 def test_the_report_lists_the_measurements(qtbot, window, calibrated: Path, tmp_path: Path) -> None:  # noqa: ANN001

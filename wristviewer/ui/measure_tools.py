@@ -10,13 +10,21 @@ them with the image. A click is mapped back with :func:`~wristviewer.viewer.disp
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 
-from wristviewer.imaging.measure import Measurement, MeasurementKind, Point
+from wristviewer.imaging.measure import (
+    Measurement,
+    MeasurementKind,
+    Point,
+    measure_angle,
+    measure_distance,
+    spacing_of,
+)
 from wristviewer.viewer import MeasureTool, ViewerState
 from wristviewer.viewer.display import display_point, image_point
 from wristviewer.viewer.measurements import TOOL_HINTS
@@ -50,9 +58,11 @@ class MeasurementOverlay(QObject):
         self._measurements = state.measurements
         self.items: list[pg.GraphicsObject] = []
         self.labels: list[pg.TextItem] = []
+        self.preview: list[pg.GraphicsObject] = []  # the line following the mouse
         self._measurements.changed.connect(self._on_measurements_changed)
         panel.display.changed.connect(self.redraw)
         panel.view_box.point_clicked.connect(self._on_point_clicked)
+        panel.view_box.hovered.connect(self._on_hovered)
         self.redraw()
 
     def detach(self) -> None:
@@ -76,6 +86,7 @@ class MeasurementOverlay(QObject):
         for item in self.items:
             box.removeItem(item)
         self.items, self.labels = [], []
+        self._clear_preview()
         path = self._panel.radiograph.path
         selected = self._measurements.selected
         for i, m in enumerate(self._measurements.of(path)):
@@ -137,6 +148,43 @@ class MeasurementOverlay(QObject):
         sx, sy = self._panel.view_box.viewPixelSize()
         path = self._panel.radiograph.path
         m.select(path, m.hit(path, point, HIT_TOLERANCE_PX * max(sx, sy)))
+
+    def _on_hovered(self, x: float, y: float) -> None:
+        """While a line is being placed: a dashed line from its first point to the mouse and
+        what it measures so far (the length, or the angle once the second line is begun)."""
+        self._clear_preview()
+        pending = self._measurements.pending
+        if pending is None or pending.path != self._panel.radiograph.path or math.isnan(x):
+            return
+        if len(pending.points) % 2 == 0:
+            return
+        start, end = self.to_view(pending.points[-1]), (x, y)
+        line = pg.PlotCurveItem(
+            [start[0], end[0]], [start[1], end[1]], pen=pg.mkPen(PENDING_COLOUR, width=1.5)
+        )
+        line.setZValue(20)
+        self.preview.append(line)
+        text = self._preview_text(pending.points, self.to_image(end))
+        if text:
+            label = pg.TextItem(text, color=PENDING_COLOUR, anchor=(0, 1))
+            label.setZValue(21)
+            label.setPos(*end)
+            self.preview.append(label)
+        for item in self.preview:
+            self._panel.view_box.addItem(item)
+
+    def _clear_preview(self) -> None:
+        for item in self.preview:
+            self._panel.view_box.removeItem(item)
+        self.preview = []
+
+    def _preview_text(self, points: list[Point], cursor: Point) -> str:
+        spacing = spacing_of(self._panel.radiograph)
+        if cursor == points[-1]:
+            return ""
+        if len(points) == 1:
+            return measure_distance(points[0], cursor, spacing).label
+        return measure_angle((points[0], points[1]), (points[2], cursor), spacing).label
 
     def _on_measurements_changed(self, path: object) -> None:
         if path == self._panel.radiograph.path:

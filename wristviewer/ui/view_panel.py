@@ -96,12 +96,14 @@ class _RadiographViewBox(pg.ViewBox):
     """A ViewBox where right-drag (or left-drag in W/L mode) adjusts window/level.
 
     ``window_dragged(dx, dy)`` carries the drag step in screen pixels; ``point_clicked(x, y,
-    right)`` a click in view coordinates (the displayed array's pixels), for the measuring tools.
+    right)`` a click in view coordinates (the displayed array's pixels), for the measuring tools;
+    ``hovered(x, y)`` the mouse there (NaN when it leaves), for their live preview.
     """
 
     window_dragged = Signal(float, float)
     clicked = Signal()
     point_clicked = Signal(float, float, bool)
+    hovered = Signal(float, float)
 
     def __init__(self) -> None:
         super().__init__(lockAspect=True, invertY=True, enableMenu=False)
@@ -117,6 +119,13 @@ class _RadiographViewBox(pg.ViewBox):
         ev.accept()
         step = ev.screenPos() - ev.lastScreenPos()
         self.window_dragged.emit(float(step.x()), float(step.y()))
+
+    def hoverEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph API
+        if ev.isExit():
+            self.hovered.emit(float("nan"), float("nan"))
+            return
+        where = self.mapSceneToView(ev.scenePos())
+        self.hovered.emit(float(where.x()), float(where.y()))
 
     def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph API
         self.clicked.emit()

@@ -135,6 +135,9 @@ def test_a_live_preview_follows_the_mouse_and_right_click_cancels(
     click_image(qtbot, panel, (20.0, 20.0), right=True)
     pending = window.state.measurements.pending
     assert pending is None and overlay.items == [] and overlay.preview == []
+    click_image(qtbot, panel, (30.0, 30.0))
+    window.actions_by_id["cancel"].trigger()  # Esc cancels too
+    assert window.state.measurements.pending is None and overlay.items == []
 
 
 def test_the_report_lists_the_measurements(qtbot, window, calibrated: Path, tmp_path: Path) -> None:  # noqa: ANN001

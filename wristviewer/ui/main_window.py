@@ -303,7 +303,9 @@ class MainWindow(QMainWindow):
         self.analysis.cancel()
 
     def cancel_work(self) -> None:
-        """Stop reading files and the AI run, whichever are going."""
+        """Stop reading files and the AI run, whichever are going (and a measurement being
+        placed)."""
+        self.state.measurements.cancel()
         if self._load_worker is not None and not self._load_worker.is_done:
             self._load_worker.cancel()
             self.state.status.show("Reading cancelled.")

@@ -38,10 +38,10 @@ CLICKS = {MeasureTool.RULER: 2, MeasureTool.ANGLE: 4}
 
 #: what the status line says while a tool is on
 TOOL_HINTS = {
-    MeasureTool.RULER: "Ruler: click the two ends. Right-click cancels.",
+    MeasureTool.RULER: "Ruler: click the two ends. Right-click or Esc cancels.",
     MeasureTool.ANGLE: "Angle: click two points on each line (e.g. the articular surface, "
     "then the perpendicular to the shaft axis: radial inclination, volar tilt). "
-    "Right-click cancels.",
+    "Right-click or Esc cancels.",
 }
 
 

@@ -82,6 +82,11 @@ def test_clicks_outside_the_image_or_repeated_are_ignored_and_right_click_cancel
     m.cancel()
     assert m.pending is None and m.of(r.path) == ()
     m.click(r, (5.0, 5.0))
+    other = _raster("other.png")
+    changed: list[Path] = []
+    m.changed.connect(changed.append)
+    m.click(other, (7.0, 7.0))  # begun on another view: the first one is dropped there
+    assert changed == [r.path, other.path] and m.pending.path == other.path  # type: ignore[union-attr]
     m.set_tool(None)  # turning the tool off drops the placement too
     assert m.pending is None and m.tool is None
 

@@ -132,7 +132,7 @@ class MeasurementOverlay(QObject):
     def _add(self, item: pg.GraphicsObject) -> None:
         if not isinstance(item, pg.TextItem):
             item.setZValue(20)  # above the heatmap (10)
-        self._panel.view_box.addItem(item)
+        self._panel.view_box.addItem(item, ignoreBounds=True)  # never widens "fit"
         self.items.append(item)
 
     # clicks -------------------------------------------------------------------------------
@@ -160,7 +160,9 @@ class MeasurementOverlay(QObject):
             return
         start, end = self.to_view(pending.points[-1]), (x, y)
         line = pg.PlotCurveItem(
-            [start[0], end[0]], [start[1], end[1]], pen=pg.mkPen(PENDING_COLOUR, width=1.5)
+            [start[0], end[0]],
+            [start[1], end[1]],
+            pen=pg.mkPen(PENDING_COLOUR, width=1.5, style=Qt.PenStyle.DashLine),
         )
         line.setZValue(20)
         self.preview.append(line)
@@ -171,7 +173,7 @@ class MeasurementOverlay(QObject):
             label.setPos(*end)
             self.preview.append(label)
         for item in self.preview:
-            self._panel.view_box.addItem(item)
+            self._panel.view_box.addItem(item, ignoreBounds=True)
 
     def _clear_preview(self) -> None:
         for item in self.preview:

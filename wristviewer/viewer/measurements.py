@@ -117,6 +117,7 @@ class Measurements:
         path = Path(radiograph.path)
         pending = self.pending
         if pending is None or pending.path != path or pending.tool is not self.tool:
+            self.cancel()  # a placement begun on another view is dropped there
             pending = self.pending = Placement(self.tool, path)
         if pending.points and len(pending.points) % 2 and pending.points[-1] == point:
             return None  # a line of zero length has no direction

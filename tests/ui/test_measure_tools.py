@@ -61,6 +61,7 @@ def test_the_ruler_by_clicks_measures_mm_and_stays_on_its_pixels(
     window.actions_by_id["ruler"].trigger()
     assert window.state.measurements.tool is MeasureTool.RULER
     assert "two ends" in window.status_label.text()
+    assert panel.graphics.viewport().cursor().shape() == Qt.CursorShape.CrossCursor
     click_image(qtbot, panel, (20.0, 40.0))
     click_image(qtbot, panel, (100.0, 100.0))
     (m,) = window.state.measurements.of(panel.radiograph.path)
@@ -108,6 +109,7 @@ def test_select_delete_and_clear(qtbot, window, calibrated: Path) -> None:  # no
     assert len(panel.measure_overlay.labels) == 2
     window.actions_by_id["ruler"].trigger()  # off again: clicks select
     assert measurements.tool is None
+    assert panel.graphics.viewport().cursor().shape() == Qt.CursorShape.ArrowCursor
     click_image(qtbot, panel, (80.0, 90.5))
     assert measurements.selected == (panel.radiograph.path, 1)
     window.actions_by_id["delete_measurement"].trigger()

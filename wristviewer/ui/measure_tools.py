@@ -63,11 +63,19 @@ class MeasurementOverlay(QObject):
         panel.display.changed.connect(self.redraw)
         panel.view_box.point_clicked.connect(self._on_point_clicked)
         panel.view_box.hovered.connect(self._on_hovered)
+        self._measurements.tool_changed.connect(self._on_tool_changed)
+        self._on_tool_changed(self._measurements.tool)
         self.redraw()
 
     def detach(self) -> None:
         self._measurements.changed.disconnect(self._on_measurements_changed)
+        self._measurements.tool_changed.disconnect(self._on_tool_changed)
         self._panel.display.changed.disconnect(self.redraw)
+
+    def _on_tool_changed(self, tool: MeasureTool | None) -> None:
+        """A cross-hair over the image while a tool is on: a click places a point."""
+        cursor = Qt.CursorShape.CrossCursor if tool is not None else Qt.CursorShape.ArrowCursor
+        self._panel.graphics.viewport().setCursor(cursor)
 
     # coordinates --------------------------------------------------------------------------
     def to_view(self, point: Point) -> Point:

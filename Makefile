@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	@bash installer/linux/qt-system-libs.sh
-	$(VENV)/bin/wristviewer $(SAMPLE)
+	@# the sample is three FracAtlas views assembled for demonstration: opened as one study
+	$(VENV)/bin/wristviewer --one-study $(SAMPLE)
 
 test: $(STAMP)
 	@# desktop-file-validate and update-mime-database check the Linux desktop integration.

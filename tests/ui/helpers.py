@@ -12,6 +12,14 @@ def wait_idle(qtbot, win, timeout_ms: int = 60_000) -> None:  # noqa: ANN001
     qtbot.waitUntil(lambda: not win.is_busy(), timeout=timeout_ms)
 
 
+def open_and_wait(qtbot, window, paths: list[Path], one_study: bool = False) -> None:  # noqa: ANN001
+    """Open ``paths`` in the window (``one_study``: plain images as one study per folder) and
+    wait until the studies are in and every job is done."""
+    with qtbot.waitSignal(window.studies_loaded, timeout=60_000):
+        window.open_paths(paths, one_study=one_study)
+    wait_idle(qtbot, window)
+
+
 def write_dicom(
     path: Path,
     pixels: np.ndarray,

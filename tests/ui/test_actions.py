@@ -11,10 +11,13 @@ MENUS: list[tuple[str, list]] = [
         [
             ("&Open files…", ["O", "Ctrl+O"], False),
             ("Open &folder…", ["Shift+O", "Ctrl+Shift+O"], False),
+            ("Open Folder as One Study…", [], False),
             "Recent studies",
             None,
             ("Next study", ["PgDown", "N"], False),
             ("Previous study", ["PgUp", "P"], False),
+            ("Treat Open Images as One Study", [], False),
+            ("Split into Single Images", [], False),
             None,
             ("DICOM tags…", ["T"], False),
             ("Files not opened…", [], False),
@@ -46,6 +49,8 @@ MENUS: list[tuple[str, list]] = [
             ("Next view", ["V"], False),
             ("CLAHE on/off", ["C"], False),
             ("Heatmap overlay on/off", ["H"], False),
+            None,
+            ("Show Patient Banner", [], True),
         ],
     ),
     (

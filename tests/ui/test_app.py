@@ -46,7 +46,7 @@ def test_opening_a_study_without_a_model_never_imports_torch(fracatlas_study: Pa
         from wristviewer.ui.main_window import MainWindow
         w = MainWindow()
         w.show()
-        w.open_paths([{str(fracatlas_study)!r}])
+        w.open_paths([{str(fracatlas_study)!r}], one_study=True)
         deadline = time.monotonic() + 60
         while (w.is_busy() or not w.state.studies) and time.monotonic() < deadline:
             app.processEvents()
@@ -59,9 +59,11 @@ def test_opening_a_study_without_a_model_never_imports_torch(fracatlas_study: Pa
     assert result.stdout.split() == ["3", "[]", "False"]
 
 
-def _screenshot(out: Path, *paths: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def _screenshot(
+    out: Path, *paths: Path, timeout: float = 300, options: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "wristviewer", "--screenshot", str(out), *map(str, paths)],
+        [sys.executable, "-m", "wristviewer", "--screenshot", str(out), *options, *map(str, paths)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -89,7 +91,7 @@ def test_screenshot_with_a_model_waits_for_the_analysis(
     tmp_path: Path, fracatlas_study: Path, installed_bundle: Path, isolated_home: Path
 ) -> None:
     out = tmp_path / "analysed.png"
-    result = _screenshot(out, fracatlas_study)
+    result = _screenshot(out, fracatlas_study, options=("--one-study",))
     assert result.returncode == 0, result.stderr
     assert _png_size(out) == (1600, 1000)
     log_text = (isolated_home / "log" / "wristviewer.log").read_text(encoding="utf-8")

@@ -9,21 +9,16 @@ import numpy as np
 import pytest
 
 from tests.helpers.dicom_factory import write_bad_deflate, write_rle_overrun
+from tests.ui.helpers import open_and_wait as _open
 from tests.ui.helpers import wait_idle, wrist_like, write_dicom
 from wristviewer.imaging import ClaheSettings, View, apply_clahe
 from wristviewer.ui.dialogs import DicomTagsDialog, ShortcutsDialog, SkippedFilesDialog
 
 
-def _open(qtbot, window, paths: list[Path]) -> None:  # noqa: ANN001
-    with qtbot.waitSignal(window.studies_loaded, timeout=60_000):
-        window.open_paths(paths)
-    wait_idle(qtbot, window)
-
-
 def test_open_a_fracatlas_study_side_by_side_with_clahe(
     qtbot, window, fracatlas_study: Path
 ) -> None:  # noqa: ANN001
-    _open(qtbot, window, [fracatlas_study])
+    _open(qtbot, window, [fracatlas_study], one_study=True)
     assert len(window.state.studies) == 1 and len(window.panels) == 3
     for panel in window.panels:
         r = panel.radiograph
@@ -64,7 +59,7 @@ def test_the_clahe_slider_changes_the_displayed_pixels(
 def test_a_burst_of_clahe_changes_ends_on_the_last_one(
     qtbot, window, fracatlas_study: Path
 ) -> None:  # noqa: ANN001
-    _open(qtbot, window, [fracatlas_study])
+    _open(qtbot, window, [fracatlas_study], one_study=True)
     for value in range(10, 40, 3):
         window.clahe_panel.clip_slider.setValue(value)
     window.clahe_panel.grid_spin.setValue(4)
@@ -126,7 +121,7 @@ def test_a_corrupt_file_is_reported_while_the_rest_opens(
     (fracatlas_study / "broken.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"\x02\x00\x10\x00garbage")
     truncated = fracatlas_study / "truncated.jpg"
     truncated.write_bytes((fracatlas_study / "IMG0000016.jpg").read_bytes()[:300])
-    _open(qtbot, window, [fracatlas_study])
+    _open(qtbot, window, [fracatlas_study], one_study=True)
     assert len(window.panels) == 3
     assert window.skipped_button.isVisible()
     assert "2 files not opened" in window.skipped_button.text()
@@ -145,7 +140,7 @@ def test_a_decoder_panic_and_a_named_pipe_are_skips_while_the_rest_opens(
     write_rle_overrun(fracatlas_study / "panic.dcm")
     write_bad_deflate(fracatlas_study / "deflate.dcm")
     os.mkfifo(fracatlas_study / "pipe")
-    _open(qtbot, window, [fracatlas_study])
+    _open(qtbot, window, [fracatlas_study], one_study=True)
     assert len(window.panels) == 3
     skipped = {s.path.name: s.reason for s in window.state.skipped}
     assert set(skipped) == {"panic.dcm", "deflate.dcm", "pipe"}
@@ -197,7 +192,7 @@ def test_shortcuts_dialog_lists_the_real_actions(qtbot, window) -> None:  # noqa
 
 
 def test_per_view_actions_and_presets(qtbot, window, fracatlas_study: Path) -> None:  # noqa: ANN001
-    _open(qtbot, window, [fracatlas_study])
+    _open(qtbot, window, [fracatlas_study], one_study=True)
     second = window.panels[1]
     second.activated.emit()
     shape = second.image_item.image.shape
@@ -229,7 +224,7 @@ def test_documents_in_a_folder_are_mentioned_without_alarm(
     qtbot, window, fracatlas_study: Path
 ) -> None:  # noqa: ANN001
     (fracatlas_study / "README.md").write_text("notes", encoding="utf-8")
-    _open(qtbot, window, [fracatlas_study])
+    _open(qtbot, window, [fracatlas_study], one_study=True)
     assert len(window.panels) == 3
     assert window.skipped_button.isVisible()
     assert window.skipped_button.text().startswith("1 non-image file passed over")

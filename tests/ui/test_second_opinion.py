@@ -171,6 +171,7 @@ def test_export_report_pdf_and_png(
         "UNTRAINEDMODEL",
         "Asecondopinion,notadiagnosis",
         "Date(UTC)",
+        "StudyreferencestudyUID1.2.826.0.1.3680043.8.498.1",
     ):
         assert expected in text, expected
     assert "Test^Patient" not in text and "TEST-0001" not in text and "img0" not in text

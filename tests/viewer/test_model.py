@@ -62,3 +62,28 @@ def test_heatmap_opacity_is_clamped(fraction: float) -> None:
     state = ViewerState()
     state.set_heatmap(opacity=fraction * 3 - 1)
     assert 0.0 <= state.heatmap_opacity <= 1.0
+
+
+def test_regroup_puts_the_new_studies_in_place_and_forgets_only_the_old_ones() -> None:
+    from wristviewer.imaging.studies import merge_studies, split_study
+
+    one, two, three, four = (
+        Study(id=n, views=[_radiograph(n, View.PA)]) for n in ("1", "2", "3", "4")
+    )
+    state = ViewerState()
+    state.set_studies([one, two, three, four], [])
+    for study in (one, two, three, four):
+        state.set_current(state.studies.index(study))
+        state.submit_read("fracture")
+    events: list[str] = []
+    state.studies_changed.connect(lambda: events.append("studies"))
+    state.current_changed.connect(lambda i: events.append(f"current {i}"))
+    merged = merge_studies([two, three], "joined")
+    state.regroup([two, three], [merged])
+    assert [s.id for s in state.studies] == ["1", merged.id, "4"]
+    assert state.current_study is merged and events == ["studies", "current 1"]
+    assert {sid for sid in ("1", "2", "3", "4") if state.reviews.get(sid)} == {"1", "4"}
+    parts = split_study(merged)
+    state.regroup([merged], parts)
+    assert [s.views[0].path.name for s in state.studies] == ["1", "2", "3", "4"]
+    assert state.current_study is parts[0] and state.reviews.get(merged.id) is None

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.helpers.dicom_factory import phantom, write_dicom
+from tests.helpers.dicom_factory import phantom, write_dicom, write_png
 from wristviewer.ai.card import ModelCard, OperatingPoint
 from wristviewer.ai.recipe import Recipe
-from wristviewer.imaging import Study, read
+from wristviewer.imaging import Study, load_studies, read
 from wristviewer.workflow.blind_read import Read, ReadSession, RevealMode
 from wristviewer.workflow.report import DISCLAIMER, build_report
 
@@ -46,7 +46,13 @@ def _study(tmp_path: Path) -> Study:
         tmp_path / "Doe_pa.dcm",
         phantom(),
         view_position="PA",
-        extra={"PatientName": "Doe^Jane", "PatientID": "MRN-778899"},
+        extra={
+            "PatientName": "Doe^Jane",
+            "PatientID": "MRN-778899",
+            "StudyDate": "20240615",
+            "StudyTime": "031500",
+            "AccessionNumber": "ACC-4242",
+        },
     )
     r = read(path)
     return Study(id="s", views=[r])
@@ -104,3 +110,22 @@ def test_the_model_line_carries_the_test_auroc_with_its_interval() -> None:
     assert "test AUROC 0.81 (95% CI 0.73–0.87)" in line and "abababababab" in line
     card.metrics = {}
     assert "AUROC" not in card_line(card)
+
+
+def test_the_report_carries_the_study_reference_always(tmp_path: Path) -> None:
+    study = _study(tmp_path)
+    for include in (False, True):
+        content = build_report(study, None, include_identifiers=include)
+        assert content.reference == "study 2024-06-15 03:15, accession ACC-4242"
+        assert "Study reference: study 2024-06-15 03:15, accession ACC-4242" in content.to_text()
+        assert "accession ACC-4242" in content.to_html()
+
+
+def test_plain_images_are_named_in_the_report_only_with_identifiers(tmp_path: Path) -> None:
+    path = write_png(tmp_path / "Doe_Jane_wrist.png")
+    (study,), _ = load_studies([path])
+    without = build_report(study, None).to_text()
+    assert "Study reference: 1 image(s), no patient data in file" in without
+    assert "Doe_Jane" not in without
+    with_ids = build_report(study, None, include_identifiers=True).to_text()
+    assert "Study reference: Doe_Jane_wrist.png (no patient data in file)" in with_ids

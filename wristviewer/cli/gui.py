@@ -1,4 +1,4 @@
-"""``wristviewer [PATH...] [--screenshot OUT.png]``: the viewer window."""
+"""``wristviewer [PATH...] [--one-study] [--screenshot OUT.png]``: the viewer window."""
 
 from __future__ import annotations
 
@@ -25,6 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open a window of its own even when WristViewer is already running "
         "(by default the files go to the running window)",
+    )
+    parser.add_argument(
+        "--one-study",
+        action="store_true",
+        help="open the PNG/JPEG images of each folder given as one study (by default each "
+        "image is a study of its own: such files name no patient); opens in a window of its "
+        "own rather than handing the files to a running viewer",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument(
@@ -58,4 +65,9 @@ def run_from_argv(argv: Sequence[str]) -> int:
         return 1
     from wristviewer.ui.app import run_app
 
-    return run_app(args.paths, screenshot=args.screenshot, new_instance=args.new_instance)
+    return run_app(
+        args.paths,
+        screenshot=args.screenshot,
+        new_instance=args.new_instance,
+        one_study=args.one_study,
+    )

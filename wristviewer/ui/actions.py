@@ -62,12 +62,25 @@ MENUS: list[tuple[str, list[MenuEntry]]] = [
                 "dialogs.open_folder_dialog",
                 ["Shift+O", "Ctrl+Shift+O"],
             ),
+            ActionSpec(
+                "open_folder_one_study",
+                "Open Folder as One Study…",
+                "dialogs.open_folder_as_one_study_dialog",
+                tip="The folder's PNG/JPEG images as one study (not checked to be one patient)",
+            ),
             RECENT,
             SEPARATOR,
             ActionSpec("next_study", "Next study", "state.step_study", ["PgDown", "N"], args=(1,)),
             ActionSpec(
                 "previous_study", "Previous study", "state.step_study", ["PgUp", "P"], args=(-1,)
             ),
+            ActionSpec(
+                "treat_as_one_study",
+                "Treat Open Images as One Study",
+                "grouping.treat_as_one_study",
+                tip="Join the open PNG/JPEG images into one study (not checked to be one patient)",
+            ),
+            ActionSpec("split_study", "Split into Single Images", "grouping.split_current"),
             SEPARATOR,
             ActionSpec("dicom_tags", "DICOM tags…", "dialogs.show_dicom_tags", ["T"]),
             ActionSpec("skipped", "Files not opened…", "dialogs.show_skipped"),
@@ -106,6 +119,14 @@ MENUS: list[tuple[str, list[MenuEntry]]] = [
             ActionSpec("next_view", "Next view", "views.step_active", ["V"], args=(1,)),
             ActionSpec("clahe", "CLAHE on/off", "state.toggle_clahe", ["C"]),
             ActionSpec("heatmap", "Heatmap overlay on/off", "toggle_heatmap", ["H"]),
+            SEPARATOR,
+            ActionSpec(
+                "patient_banner",
+                "Show Patient Banner",
+                "patient_banner.set_shown",
+                checkable=True,
+                tip="The patient's name, ID and the study over the views",
+            ),
         ],
     ),
     (

@@ -200,15 +200,17 @@ def run_app(
     *,
     timeout_s: float = SCREENSHOT_TIMEOUT_S,
     new_instance: bool = False,
+    one_study: bool = False,
 ) -> int:
     """Open the window on ``paths``; returns the process exit status.
 
     Unless ``screenshot`` or ``new_instance``, ``paths`` go to an already running viewer
-    when there is one (exit status 0 at once).
+    when there is one (exit status 0 at once). ``one_study`` opens the plain images of each
+    folder as one study; the hand-off carries only paths, so such a launch never hands off.
     """
     start = time.perf_counter()
     single = not screenshot and not new_instance
-    if single:
+    if single and not one_study:
         from wristviewer.ui.single_instance import send_to_running
 
         if send_to_running(paths):
@@ -224,7 +226,7 @@ def run_app(
     window = _show_window(start, screenshot=bool(screenshot))
     if paths:
         _timing("open-requested")
-        window.open_paths(paths)
+        window.open_paths(paths, one_study=one_study)
     if screenshot:
         from wristviewer.ui.screenshot import take_screenshot
 

@@ -22,12 +22,17 @@ if TYPE_CHECKING:  # the jobs import these in their worker; torch stays out of s
     from wristviewer.ai.results import StudyPrediction
 
 
-def load_job(paths: list[str]) -> Generator[float, None, tuple[list[Study], list[SkippedFile]]]:
+def load_job(
+    paths: list[str], one_study: bool = False
+) -> Generator[float, None, tuple[list[Study], list[SkippedFile]]]:
     """Read and sort ``paths`` into studies (files and folders, recursively), yielding progress
-    so the window can show it and cancel a large folder. Returns (studies, skipped files)."""
+    so the window can show it and cancel a large folder. Returns (studies, skipped files).
+
+    ``one_study``: the user opened the plain images as one study (one per folder); by default
+    each PNG/JPEG is a study of its own (:mod:`wristviewer.imaging.studies`)."""
     from wristviewer.imaging.studies import iter_load_studies
 
-    return (yield from iter_load_studies(paths))
+    return (yield from iter_load_studies(paths, plain_images_by_folder=one_study))
 
 
 def clahe_job(

@@ -12,22 +12,13 @@ side panels and the status bar, builds its menus from the table in
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from wristviewer.ai.registry import BUNDLE_SUFFIX
 from wristviewer.imaging import SkippedFile, Study
@@ -35,13 +26,15 @@ from wristviewer.ui.actions import RECENT, build_menus
 from wristviewer.ui.analysis import AnalysisController
 from wristviewer.ui.dialogs import image_info
 from wristviewer.ui.enhance import EnhanceController
+from wristviewer.ui.grouping import GroupingController
 from wristviewer.ui.jobs import load_job
 from wristviewer.ui.measure_tools import MeasureController
+from wristviewer.ui.patient_banner import PatientBanner
 from wristviewer.ui.second_opinion import SecondOpinionController
 from wristviewer.ui.settings import ViewerSettings, anonymous
 from wristviewer.ui.side_panel import SidePanel
 from wristviewer.ui.status_bar import StatusBarView
-from wristviewer.ui.study_selector import StudySelector
+from wristviewer.ui.study_selector import StudyBar
 from wristviewer.ui.view_panel import ViewPanel
 from wristviewer.ui.views_grid import ViewsGrid
 from wristviewer.ui.window_dialogs import WindowDialogs
@@ -104,18 +97,17 @@ class MainWindow(QMainWindow):
 
     # construction -----------------------------------------------------------------------
     def _build_widgets(self) -> None:
-        self.study_combo = StudySelector(self.state)
-        top = QHBoxLayout()
-        top.setContentsMargins(6, 4, 6, 0)
-        top.addWidget(QLabel("Study:"))
-        top.addWidget(self.study_combo)
-        top.addStretch(1)
+        self.study_bar = StudyBar(self.state)
+        self.study_combo = self.study_bar.selector
+        self.grouping_label = self.study_bar.grouping_label
+        self.patient_banner = PatientBanner(self.state, self.settings)
         self.views = ViewsGrid(self.state)
         self.views_layout = self.views.grid
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addLayout(top)
+        left_layout.addWidget(self.study_bar)
+        left_layout.addWidget(self.patient_banner)
         left_layout.addWidget(self.views, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
@@ -136,6 +128,7 @@ class MainWindow(QMainWindow):
         self.skipped_button.clicked.connect(self.dialogs.show_skipped)
 
     def _build_controllers(self) -> None:
+        self.grouping = GroupingController(self.state)
         self.enhance = EnhanceController(
             self.state, self.settings, self.views, self.clahe_panel, self.workers, parent=self
         )
@@ -160,6 +153,7 @@ class MainWindow(QMainWindow):
         self.measure = MeasureController(
             self.state, self.actions_by_id["ruler"], self.actions_by_id["angle"]
         )
+        self.actions_by_id["patient_banner"].setChecked(self.settings.show_patient_banner)
 
     def _connect_state(self) -> None:
         s = self.state
@@ -196,14 +190,14 @@ class MainWindow(QMainWindow):
         ]
 
     # opening ------------------------------------------------------------------------------
-    def open_paths(self, paths: Sequence[str | Path]) -> Worker | None:
-        """Read ``paths`` (files or folders) in a worker; the studies replace the open ones."""
+    def open_paths(self, paths: Sequence[str | Path], one_study: bool = False) -> Worker | None:
+        """Read ``paths`` (files or folders) in a worker; the studies replace the open ones.
+        ``one_study``: plain images as one study per folder (the user's say-so)."""
         names = [str(p) for p in paths]
         if not names:
             return None
-        log.info("opening %d path(s)", len(names))
-        # absolute, so that a recent study opens whatever folder the viewer is started from
-        self.settings.add_recent([os.path.abspath(n) for n in names])
+        log.info("opening %d path(s)%s", len(names), " as one study" if one_study else "")
+        self.settings.add_recent(names)
         first = Path(names[0])
         self.settings.last_folder = str(first if first.is_dir() else first.parent)
         self._fill_recent_menu()
@@ -211,6 +205,7 @@ class MainWindow(QMainWindow):
         self._load_worker = self.workers.submit(
             load_job,
             names,
+            one_study,
             _connect={
                 "progress": self.status_bar.set_progress,
                 "returned": self._on_loaded,

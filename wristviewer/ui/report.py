@@ -145,12 +145,15 @@ class ExportReportDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export report")
-        self.identifiers_box = QCheckBox("Include patient identifiers (name, ID, birth date)")
+        self.identifiers_box = QCheckBox(
+            "Include patient identifiers (name, ID, birth date; the file names of PNG/JPEG)"
+        )
         self.identifiers_box.setChecked(False)
         info = QLabel(
             "The report holds the views, heatmaps, probabilities, threshold, model summary, "
-            "your measurements, your read and decision, the date and the disclaimer. Without "
-            "identifiers it names no patient and no file."
+            "your measurements, your read and decision, the date, the study reference (study "
+            "date and accession number) and the disclaimer. Without identifiers it names no "
+            "patient and no file."
         )
         info.setWordWrap(True)
         buttons = QDialogButtonBox(

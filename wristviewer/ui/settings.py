@@ -44,6 +44,7 @@ class ViewerSettings:
     device: str = "auto"  # auto | cpu | cuda | mps
     auto_run: bool = True
     reveal_ai: str = "immediate"  # "immediate" | "after_read": AI hidden until the read is in
+    show_patient_banner: bool = True  # the name/ID/study banner over the views
 
     @property
     def clahe(self) -> ClaheSettings:

@@ -45,6 +45,16 @@ class WindowDialogs:
         if folder:
             w.open_paths([folder])
 
+    def open_folder_as_one_study_dialog(self) -> None:
+        """File ▸ Open Folder as One Study…: the folder's PNG/JPEG images as one study (the
+        user says they are one examination; the window says it was not checked)."""
+        w = self.window
+        folder = QFileDialog.getExistingDirectory(
+            w, "Open folder as one study", w.settings.last_folder
+        )
+        if folder:
+            w.open_paths([folder], one_study=True)
+
     def install_dialog(self) -> None:
         w = self.window
         path, _ = QFileDialog.getOpenFileName(

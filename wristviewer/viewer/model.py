@@ -6,6 +6,7 @@ here imports Qt, torch or pyqtgraph, so the state can be tested and driven witho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from wristviewer.imaging import ClaheSettings, Radiograph, SkippedFile, Study, View
@@ -77,6 +78,22 @@ class ViewerState:
         self.studies_changed.emit()
         self.skipped_changed.emit()
         self.set_current(0 if self.studies else -1)
+
+    def regroup(self, old: Sequence[Study], new: Sequence[Study]) -> None:
+        """Put ``new`` in place of the open studies ``old`` (joined or split at the user's
+        request), where the first of ``old`` stood; ``new[0]`` becomes current. The analyses
+        and reviews of ``old`` are dropped (they judged another grouping); those of the other
+        studies are kept."""
+        gone = {s.id for s in old}
+        at = min((i for i, s in enumerate(self.studies) if s.id in gone), default=len(self.studies))
+        kept = [s for s in self.studies if s.id not in gone]  # those before ``at`` are all kept
+        self.studies = kept[:at] + list(new) + kept[at:]
+        for study_id in gone:
+            self.analyses.pop(study_id, None)
+            self.reviews.drop(study_id)
+        self.current_index = -1
+        self.studies_changed.emit()
+        self.set_current(at if new else 0)
 
     def set_current(self, index: int) -> None:
         if not self.studies:

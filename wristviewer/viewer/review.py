@@ -26,6 +26,10 @@ class Reviews:
     def clear(self) -> None:
         self.sessions.clear()
 
+    def drop(self, study_id: str) -> None:
+        """Forget the review of a study that is no longer open (regrouped)."""
+        self.sessions.pop(study_id, None)
+
     def get(self, study_id: str) -> ReadSession | None:
         """The review of ``study_id`` if it has begun."""
         return self.sessions.get(study_id)

@@ -3,9 +3,11 @@
 :func:`build_report` gathers the views (greyscale and heatmap overlay as uint8 RGB arrays,
 at most :data:`MAX_IMAGE_SIDE` px on the long side), the probabilities against the threshold,
 a summary of each model card, the physician's read and decision, the date and the
-disclaimer. Patient identifiers (name, ID, birth date, study date, from the DICOM header)
-are included **only** with ``include_identifiers=True``; otherwise the report names no
-patient and no file. The Qt side (:mod:`wristviewer.ui.report`) lays the HTML out to PDF/PNG.
+disclaimer, and the study reference (:func:`report_reference`: study date and time and the
+accession number, else the Study ID or UID) so the page can be matched to the examination.
+Patient identifiers (name, ID, birth date, study date, from the DICOM header) are included
+**only** with ``include_identifiers=True``; otherwise the report names no patient and no file
+(a study of plain images is then referred to by its number of images only). The Qt side (:mod:`wristviewer.ui.report`) lays the HTML out to PDF/PNG.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 from wristviewer.ai.card import ModelCard
 from wristviewer.ai.results import StudyPrediction
 from wristviewer.imaging import Radiograph, Study, read_dicom_tags
+from wristviewer.imaging.identity import NO_PATIENT_DATA, study_identity, study_reference
 from wristviewer.imaging.measure import Measurement, measurements_report
 from wristviewer.text import printable
 from wristviewer.workflow.blind_read import ReadSession
@@ -70,6 +73,7 @@ class ReportContent:
     final_decision: str | None = None
     identifiers: dict[str, str] = field(default_factory=dict)
     measurements: list[str] = field(default_factory=list)
+    reference: str = ""  # :func:`report_reference`
     disclaimer: str = DISCLAIMER
     title: str = "WristViewer report"
 
@@ -77,6 +81,8 @@ class ReportContent:
     def facts(self) -> list[tuple[str, str]]:
         """(label, value) lines shared by the HTML and the text form."""
         rows: list[tuple[str, str]] = [("Date (UTC)", self.created_utc)]
+        if self.reference:
+            rows.append(("Study reference", self.reference))
         rows += list(self.identifiers.items())
         rows.append(("Views", ", ".join(v.label for v in self.views) or "none"))
         if self.study_probability is None:
@@ -189,6 +195,15 @@ def patient_identifiers(radiograph: Radiograph) -> dict[str, str]:
     return {t.keyword: t.value for t in read_dicom_tags(radiograph.path) if t.keyword in wanted}
 
 
+def report_reference(study: Study, include_identifiers: bool) -> str:
+    """The study reference of the report: :func:`~wristviewer.imaging.identity.study_reference`
+    (DICOM: "study 2024-06-15 10:32, accession A123"). For plain images it is their file or
+    folder name, which may name the patient: given only with ``include_identifiers``."""
+    if include_identifiers or study_identity(study) is not None:
+        return study_reference(study)
+    return f"{len(study.views)} image(s), {NO_PATIENT_DATA} (file names only with identifiers)"
+
+
 def build_report(
     study: Study,
     prediction: StudyPrediction | None,
@@ -234,6 +249,7 @@ def build_report(
         created_utc=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         views=views,
         measurements=measured,
+        reference=report_reference(study, include_identifiers),
     )
     if prediction is not None:
         content.threshold = float(prediction.threshold)

@@ -63,6 +63,16 @@ MENUS: list[tuple[str, list]] = [
         ],
     ),
     (
+        "&Measure",
+        [
+            ("Ruler", ["M"], True),
+            ("Angle", ["Shift+M"], True),
+            None,
+            ("Delete selected measurement", ["Del"], False),
+            ("Clear Measurements", ["Shift+Del"], False),
+        ],
+    ),
+    (
         "&AI",
         [
             ("Run AI on this study", ["Ctrl+R", "A"], False),

@@ -169,6 +169,35 @@ MENUS: list[tuple[str, list[MenuEntry]]] = [
         ],
     ),
     (
+        "&Measure",
+        [
+            ActionSpec(
+                "ruler",
+                "Ruler",
+                "measure.set_ruler",
+                ["M"],
+                checkable=True,
+                tip="Click the two ends of a length (mm from the image's pixel spacing)",
+            ),
+            ActionSpec(
+                "angle",
+                "Angle",
+                "measure.set_angle",
+                ["Shift+M"],
+                checkable=True,
+                tip="Click two points on each of two lines (radial inclination, volar tilt)",
+            ),
+            SEPARATOR,
+            ActionSpec(
+                "delete_measurement",
+                "Delete selected measurement",
+                "measure.delete_selected",
+                ["Del"],
+            ),
+            ActionSpec("clear_measurements", "Clear Measurements", "measure.clear", ["Shift+Del"]),
+        ],
+    ),
+    (
         "&AI",
         [
             ActionSpec("run_ai", "Run AI on this study", "run_analysis", ["Ctrl+R", "A"]),

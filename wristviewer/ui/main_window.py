@@ -28,6 +28,7 @@ from wristviewer.ui.dialogs import image_info
 from wristviewer.ui.enhance import EnhanceController
 from wristviewer.ui.grouping import GroupingController
 from wristviewer.ui.jobs import load_job
+from wristviewer.ui.measure_tools import MeasureController
 from wristviewer.ui.patient_banner import PatientBanner
 from wristviewer.ui.second_opinion import SecondOpinionController
 from wristviewer.ui.settings import ViewerSettings, anonymous
@@ -163,6 +164,9 @@ class MainWindow(QMainWindow):
         self.heatmap_action = self.actions_by_id["heatmap"]
         self.reveal_action = self.actions_by_id["reveal_after_read"]
         self.reveal_action.setChecked(self.settings.reveal_ai == "after_read")
+        self.measure = MeasureController(
+            self.state, self.actions_by_id["ruler"], self.actions_by_id["angle"]
+        )
         self.actions_by_id["patient_banner"].setChecked(self.settings.show_patient_banner)
 
     def _connect_state(self) -> None:
@@ -309,7 +313,9 @@ class MainWindow(QMainWindow):
         self.analysis.cancel()
 
     def cancel_work(self) -> None:
-        """Stop reading files and the AI run, whichever are going."""
+        """Stop reading files and the AI run, whichever are going (and a measurement being
+        placed)."""
+        self.state.measurements.cancel()
         if self._load_worker is not None and not self._load_worker.is_done:
             self._load_worker.cancel()
             self.state.status.show("Reading cancelled.")

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from wristviewer.imaging import Study
+from wristviewer.imaging.measure import Measurement
 from wristviewer.viewer import Analysis
 from wristviewer.workflow.blind_read import ReadSession
 from wristviewer.workflow.report import ReportContent
@@ -150,8 +151,9 @@ class ExportReportDialog(QDialog):
         self.identifiers_box.setChecked(False)
         info = QLabel(
             "The report holds the views, heatmaps, probabilities, threshold, model summary, "
-            "your read and decision, the date, the study reference (study date and accession "
-            "number) and the disclaimer. Without identifiers it names no patient and no file."
+            "your measurements, your read and decision, the date, the study reference (study "
+            "date and accession number) and the disclaimer. Without identifiers it names no "
+            "patient and no file."
         )
         info.setWordWrap(True)
         buttons = QDialogButtonBox(
@@ -172,6 +174,7 @@ def build_report_job(
     include_identifiers: bool,
     display: dict[Path, np.ndarray],
     opacity: float,
+    measurements: dict[Path, tuple[Measurement, ...]] | None = None,
 ) -> ReportContent:
     """Worker job: gather the report content (reads headers, resizes images)."""
     from wristviewer.workflow.report import build_report
@@ -186,6 +189,7 @@ def build_report_job(
         include_identifiers=include_identifiers,
         display=display,
         heatmap_opacity=opacity,
+        measurements=measurements,
     )
 
 
@@ -248,6 +252,7 @@ def export_report(
         include_identifiers,
         display,
         window.state.heatmap_opacity,
+        {r.path: window.state.measurements.of(r.path) for r in study.views},
         _connect={
             "returned": written,
             "errored": lambda exc: window.report_error("The report failed", exc),

@@ -10,6 +10,8 @@ same function, and both items span the same rectangle, so they stay registered.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
@@ -25,7 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from wristviewer.ai.heatmap import HEATMAP_FLOOR
-from wristviewer.imaging import Radiograph, View, Window, apply_window
+from wristviewer.imaging import Radiograph, View, apply_window
+from wristviewer.imaging.measure import value_scale, window_text
+from wristviewer.ui.measure_tools import MeasurementOverlay
 from wristviewer.viewer import DisplayState, ViewerState
 
 VIEW_LABELS: dict[View, str] = {
@@ -91,11 +95,15 @@ _GREY_INVERTED = _GREY[::-1].copy()
 class _RadiographViewBox(pg.ViewBox):
     """A ViewBox where right-drag (or left-drag in W/L mode) adjusts window/level.
 
-    ``window_dragged(dx, dy)`` carries the drag step in screen pixels.
+    ``window_dragged(dx, dy)`` carries the drag step in screen pixels; ``point_clicked(x, y,
+    right)`` a click in view coordinates (the displayed array's pixels), for the measuring tools;
+    ``hovered(x, y)`` the mouse there (NaN when it leaves), for their live preview.
     """
 
     window_dragged = Signal(float, float)
     clicked = Signal()
+    point_clicked = Signal(float, float, bool)
+    hovered = Signal(float, float)
 
     def __init__(self) -> None:
         super().__init__(lockAspect=True, invertY=True, enableMenu=False)
@@ -112,15 +120,29 @@ class _RadiographViewBox(pg.ViewBox):
         step = ev.screenPos() - ev.lastScreenPos()
         self.window_dragged.emit(float(step.x()), float(step.y()))
 
+    def hoverEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph API
+        if ev.isExit():
+            self.hovered.emit(float("nan"), float("nan"))
+            return
+        where = self.mapSceneToView(ev.scenePos())
+        self.hovered.emit(float(where.x()), float(where.y()))
+
     def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph API
         self.clicked.emit()
         ev.accept()
+        if ev.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            where = self.mapSceneToView(ev.scenePos())
+            right = ev.button() == Qt.MouseButton.RightButton
+            self.point_clicked.emit(float(where.x()), float(where.y()), right)
 
 
 class ViewPanel(QFrame):
     """One view of the current study: header (view selector, badge, tools) over the image.
 
     Signals: ``activated()`` when clicked (the window's per-view actions then act on it).
+    ``window_drag_handler(d_center, d_width)`` takes the mouse window/level step (0..1 scale):
+    this view's own window by default; the views grid routes it to every view of the study,
+    as it does the presets.
     """
 
     activated = Signal()
@@ -132,6 +154,7 @@ class ViewPanel(QFrame):
         self._state = state
         self.radiograph = radiograph
         self.display = state.display(radiograph)
+        self.window_drag_handler: Callable[[float, float], None] = self.display.adjust_window
         self._enhanced: np.ndarray = radiograph.pixels.astype(np.float32, copy=False)
         self._heatmap: np.ndarray | None = None
         self._active = False
@@ -154,6 +177,7 @@ class ViewPanel(QFrame):
         self._update_title()
         self._render_image()
         self._on_heatmap_settings_changed()
+        self.measure_overlay = MeasurementOverlay(self, state)
         self.fit()
 
     def _build_header(self) -> QHBoxLayout:
@@ -221,6 +245,7 @@ class ViewPanel(QFrame):
         """Disconnect from the state before the panel is deleted."""
         self.display.changed.disconnect(self._on_display_changed)
         self._state.heatmap_changed.disconnect(self._on_heatmap_settings_changed)
+        self.measure_overlay.detach()
 
     def set_enhanced(self, pixels: np.ndarray) -> None:
         """The CLAHE output for this radiograph: float32 (rows, cols) in 0..1."""
@@ -314,7 +339,6 @@ class ViewPanel(QFrame):
         self._view_combo.blockSignals(False)
 
     def _update_footer(self) -> None:
-        w = self.display.window
         extra = []
         if self.display.invert:
             extra.append("inverted")
@@ -324,7 +348,8 @@ class ViewPanel(QFrame):
             extra.append("flipped ↔")
         if self.display.flip_vertical:
             extra.append("flipped ↕")
-        text = f"{self.radiograph.path.name}   W {w.width:.2f} L {w.center:.2f}"
+        wl = window_text(self.display.window, value_scale(self.radiograph))
+        text = f"{self.radiograph.path.name}   {wl}"
         if extra:
             text += "   " + ", ".join(extra)
         self.footer_label.setText(text)
@@ -348,16 +373,9 @@ class ViewPanel(QFrame):
             self._update_title()
 
     def _on_window_dragged(self, dx: float, dy: float) -> None:
-        w = self.display.window
         scale = 1.0 / 400.0  # one screen pixel = 0.25 % of the full range
-        self.display.set_window(
-            Window(
-                center=w.center - dy * scale,
-                width=max(w.width + dx * scale, 0.01),
-                function=w.function,
-            )
-        )
         self.activated.emit()
+        self.window_drag_handler(-dy * scale, dx * scale)
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.activated.emit()

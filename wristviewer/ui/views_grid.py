@@ -64,6 +64,7 @@ class ViewsGrid(QWidget):
                 panel.set_enhanced(pixels)
             panel.set_wl_mode(self.wl_mode)
             panel.activated.connect(lambda p=panel: self.set_active(p))
+            panel.window_drag_handler = self.adjust_window
             self.grid.addWidget(panel, i // columns, i % columns)
             self.panels.append(panel)
             show_prediction(panel, analysis)
@@ -137,6 +138,12 @@ class ViewsGrid(QWidget):
         preset = WINDOW_PRESETS[name]
         for panel in self.panels:
             panel.display.set_window(preset if preset is not None else panel.radiograph.window)
+
+    def adjust_window(self, d_center: float, d_width: float) -> None:
+        """The mouse window/level drag, on every view like the presets: each view's window
+        moves by the same step (0..1 scale), so views that started apart stay apart."""
+        for panel in self.panels:
+            panel.display.adjust_window(d_center, d_width)
 
     def set_wl_mode(self, on: bool) -> None:
         self.wl_mode = on

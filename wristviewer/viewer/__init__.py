@@ -11,6 +11,7 @@ from wristviewer.viewer.analysis import Analysis
 from wristviewer.viewer.display import WINDOW_PRESETS, DisplayState
 from wristviewer.viewer.enhanced import EnhancedCache
 from wristviewer.viewer.events import Event
+from wristviewer.viewer.measurements import Measurements, MeasureTool
 from wristviewer.viewer.model import ViewerState
 from wristviewer.viewer.review import Draft, Reviews
 from wristviewer.viewer.status import Status
@@ -22,6 +23,8 @@ __all__ = [
     "Draft",
     "EnhancedCache",
     "Event",
+    "MeasureTool",
+    "Measurements",
     "Reviews",
     "Status",
     "ViewerState",

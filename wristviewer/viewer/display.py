@@ -35,6 +35,11 @@ class DisplayState:
         self.window = replace(window, width=max(float(window.width), 1e-3))
         self.changed.emit()
 
+    def adjust_window(self, d_center: float, d_width: float) -> None:
+        """Move the window by a step on the 0..1 scale (the mouse window/level drag)."""
+        w = self.window
+        self.set_window(replace(w, center=w.center + d_center, width=max(w.width + d_width, 0.01)))
+
     def toggle_invert(self) -> None:
         self.invert = not self.invert
         self.changed.emit()
@@ -62,3 +67,39 @@ class DisplayState:
     def untransformed(self) -> bool:
         """True when neither rotated nor flipped (the pixels are where the file has them)."""
         return self.rotation == 0 and not self.flip_horizontal and not self.flip_vertical
+
+
+Point = tuple[float, float]  # (x, y): column, row; continuous, a pixel's centre at +0.5
+
+
+def display_point(point: Point, rows: int, cols: int, state: DisplayState) -> Point:
+    """Where the image point ``(x, y)`` of a radiograph ``rows`` × ``cols`` is drawn on the
+    displayed image (rotation, then flips, as the pixels are transformed): a quarter turn
+    clockwise takes (x, y) of an image ``h`` rows tall to (h - y, x)."""
+    x, y = point
+    h, w = float(rows), float(cols)
+    for _ in range(state.rotation % 4):
+        x, y = h - y, x
+        h, w = w, h
+    if state.flip_horizontal:
+        x = w - x
+    if state.flip_vertical:
+        y = h - y
+    return x, y
+
+
+def image_point(point: Point, rows: int, cols: int, state: DisplayState) -> Point:
+    """The inverse of :func:`display_point`: the image point under a displayed point."""
+    x, y = point
+    turns = state.rotation % 4
+    h, w = (float(cols), float(rows)) if turns % 2 else (float(rows), float(cols))
+    if state.flip_vertical:
+        y = h - y
+    if state.flip_horizontal:
+        x = w - x
+    for _ in range(turns):
+        # undo one quarter turn clockwise: displayed (x, y), ``w`` columns wide, came from
+        # (y, w - x) of an image ``w`` rows tall
+        x, y = y, w - x
+        h, w = w, h
+    return x, y

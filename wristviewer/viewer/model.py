@@ -13,6 +13,7 @@ from wristviewer.imaging import ClaheSettings, Radiograph, SkippedFile, Study, V
 from wristviewer.viewer.analysis import Analysis
 from wristviewer.viewer.display import DisplayState
 from wristviewer.viewer.events import Event
+from wristviewer.viewer.measurements import Measurements
 from wristviewer.viewer.review import Draft, Reviews
 from wristviewer.viewer.status import Status
 from wristviewer.workflow.blind_read import Read, ReadSession, RevealMode
@@ -44,6 +45,7 @@ class ViewerState:
         self.reviews = Reviews(reveal)
         self.status = Status()
         self._display: dict[Path, DisplayState] = {}
+        self.measurements = Measurements()
         self.studies_changed = Event()
         self.current_changed = Event()
         self.views_reordered = Event()
@@ -73,6 +75,7 @@ class ViewerState:
         self.analyses.clear()
         self.reviews.clear()
         self._display.clear()
+        self.measurements.clear()
         self.current_index = -1
         self.studies_changed.emit()
         self.skipped_changed.emit()

@@ -13,7 +13,7 @@ Patient identifiers (name, ID, birth date, study date, from the DICOM header) ar
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from wristviewer.ai.card import ModelCard
 from wristviewer.ai.results import StudyPrediction
 from wristviewer.imaging import Radiograph, Study, read_dicom_tags
 from wristviewer.imaging.identity import NO_PATIENT_DATA, study_identity, study_reference
+from wristviewer.imaging.measure import Measurement, measurements_report
 from wristviewer.text import printable
 from wristviewer.workflow.blind_read import ReadSession
 
@@ -71,6 +72,7 @@ class ReportContent:
     agreement: str | None = None
     final_decision: str | None = None
     identifiers: dict[str, str] = field(default_factory=dict)
+    measurements: list[str] = field(default_factory=list)
     reference: str = ""  # :func:`report_reference`
     disclaimer: str = DISCLAIMER
     title: str = "WristViewer report"
@@ -107,6 +109,8 @@ class ReportContent:
         if self.untrained:
             lines.append("UNTRAINED MODEL — results are random, not for clinical use")
         lines += [f"{k}: {v}" for k, v in self.facts()]
+        if self.measurements:
+            lines += ["", "Measurements:"] + [f"- {m}" for m in self.measurements]
         lines += ["", "Models:"] + [f"- {m}" for m in self.models] + ["", self.disclaimer]
         return "\n".join(lines)
 
@@ -123,7 +127,12 @@ class ReportContent:
         parts.append("<table cellpadding='3'>")
         for k, v in self.facts():
             parts.append(f"<tr><td><b>{esc(k)}</b></td><td>{esc(v)}</td></tr>")
-        parts.append("</table><h3>Models</h3><ul>")
+        parts.append("</table>")
+        if self.measurements:
+            parts.append("<h3>Measurements</h3><ul>")
+            parts += [f"<li>{esc(m)}</li>" for m in self.measurements]
+            parts.append("</ul>")
+        parts.append("<h3>Models</h3><ul>")
         parts += [f"<li>{esc(m)}</li>" for m in self.models] or ["<li>none</li>"]
         parts.append(f"</ul><p><i>{esc(self.disclaimer)}</i></p>")
         if image_names:
@@ -204,15 +213,18 @@ def build_report(
     include_identifiers: bool = False,
     display: dict[Any, np.ndarray] | None = None,
     heatmap_opacity: float = 0.6,
+    measurements: Mapping[Any, Sequence[Measurement]] | None = None,
 ) -> ReportContent:
     """Gather a report. ``prediction``: the AI result or None; ``display``: optional
-    per-path arrays to show instead of the raw pixels (e.g. the CLAHE output), 0..1."""
+    per-path arrays to show instead of the raw pixels (e.g. the CLAHE output), 0..1;
+    ``measurements``: per path, the ruler and angle measurements, listed under their view."""
     from wristviewer.ai.heatmap import overlay_heatmap  # numpy/OpenCV only, no torch
 
     by_path = {}
     if prediction is not None:
         by_path = {str(v.path): v for v in prediction.views}
     views: list[ReportView] = []
+    measured: list[str] = []
     for r in study.views:
         grey = (display or {}).get(r.path, r.pixels)
         vp = by_path.get(str(r.path))
@@ -223,6 +235,8 @@ def build_report(
         label = str(r.view.value)
         if r.laterality:
             label += f" ({'left' if r.laterality == 'L' else 'right'})"
+        made = (measurements or {}).get(r.path, ())
+        measured += [f"{label}: {line}" for line in measurements_report(made)]
         views.append(
             ReportView(
                 label=label,
@@ -234,6 +248,7 @@ def build_report(
     content = ReportContent(
         created_utc=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         views=views,
+        measurements=measured,
         reference=report_reference(study, include_identifiers),
     )
     if prediction is not None:

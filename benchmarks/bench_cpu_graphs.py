@@ -2,6 +2,10 @@
 
     .venv/bin/python benchmarks/bench_cpu_graphs.py [--json FILE] [--repeats N] [--arch A ...]
 
+Weights: the trained bundles in resources/models (or ``--weights``) where there is one for the
+architecture — quantisation error on random weights says little — else random weights (speed
+does not depend on them); the JSON says which.
+
 The predictor's cost is one forward pass (benchmarks/bench_inference.py: predict ≈ 1.0×
 forward); grad-cam's is a forward with autograd plus a backward. So on a given machine
 ``grad-cam / predict`` can only exceed ``grad-cam / forward`` if the predictor runs a faster
@@ -205,7 +209,12 @@ def ort_decision(best: dict[str, float], agreement: dict[str, dict[str, float]])
 
 
 def measure(
-    arch: str, repeats: int, calibration: int = 8, onnx: bool = True, bf16: bool = False
+    arch: str,
+    repeats: int,
+    calibration: int = 8,
+    onnx: bool = True,
+    bf16: bool = False,
+    weights: Path | None = None,
 ) -> dict[str, Any]:
     import torch
     import torch.fx.experimental.optimization as fx_opt
@@ -214,7 +223,15 @@ def measure(
     from wristviewer.ai.gradcam import GradCAM
 
     torch.manual_seed(0)
-    model = build_model(arch).requires_grad_(False)
+    if weights is not None:  # a trained bundle: accuracy figures that mean something
+        from wristviewer.ai.bundle import load_bundle
+
+        bundle = load_bundle(weights)
+        if bundle.card.arch != arch:
+            raise SystemExit(f"{weights}: a {bundle.card.arch} bundle, not {arch}")
+        model = bundle.build_model().requires_grad_(False)
+    else:
+        model = build_model(arch).requires_grad_(False)
     x_cl = torch.randn(VIEWS, 3, HEIGHT, WIDTH).contiguous(memory_format=torch.channels_last)
     x_nchw = x_cl.contiguous()
     eager = _with_features(model, arch).to(memory_format=torch.channels_last)
@@ -285,6 +302,24 @@ def measure(
     }
 
 
+def _trained_bundles(given: list[str]) -> dict[str, Path]:
+    """{arch: bundle} from --weights, else the trained bundles shipped in resources/models."""
+    from wristviewer.ai.bundle import BundleError, inspect_bundle
+
+    paths = [Path(g) for g in given] or sorted(
+        (REPO / "resources" / "models").glob("*.safetensors")
+    )
+    out: dict[str, Path] = {}
+    for path in paths:
+        try:
+            card = inspect_bundle(path)
+        except BundleError:
+            continue
+        if not card.untrained:
+            out.setdefault(card.arch, path)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", help="write the results to this file")
@@ -293,12 +328,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibration", type=int, default=8, help="int8 calibration images")
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime columns")
     parser.add_argument("--bf16", action="store_true", help="bf16 even without native bf16")
+    parser.add_argument(
+        "--weights",
+        action="append",
+        default=[],
+        metavar="BUNDLE",
+        help="a trained bundle for its architecture (default: the shipped ones in "
+        "resources/models; random weights for an architecture without one)",
+    )
     args = parser.parse_args(argv)
     import torch
 
     from wristviewer.ai.cpu import cpu_info
 
     cpu = cpu_info()
+    trained = _trained_bundles(args.weights)
 
     results: dict[str, Any] = {
         "machine": {
@@ -312,8 +356,14 @@ def main(argv: list[str] | None = None) -> int:
     }
     for arch in args.arch:
         r = measure(
-            arch, args.repeats, args.calibration, not args.no_onnx, args.bf16 or cpu.native_bf16
+            arch,
+            args.repeats,
+            args.calibration,
+            not args.no_onnx,
+            args.bf16 or cpu.native_bf16,
+            trained.get(arch),
         )
+        r["weights"] = str(trained[arch]) if arch in trained else "random"
         results[arch] = r
         s = r["seconds"]
         cols = "  ".join(f"{k} {v:.2f}s" for k, v in s.items())

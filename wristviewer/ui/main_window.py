@@ -5,8 +5,11 @@ side panels and the status bar, builds its menus from the table in
 :mod:`~wristviewer.ui.actions`, and forwards gestures. CLAHE runs in
 :class:`~wristviewer.ui.enhance.EnhanceController`, models and AI runs in
 :class:`~wristviewer.ui.analysis.AnalysisController`, the read and the audit in
-:class:`~wristviewer.ui.second_opinion.SecondOpinionController`. Slow work runs in workers
-(:mod:`~wristviewer.ui.jobs`); torch is imported only inside those jobs.
+:class:`~wristviewer.ui.second_opinion.SecondOpinionController`, reading files in
+:class:`~wristviewer.ui.opening.OpeningController`; the question about unsubmitted reads is
+:mod:`~wristviewer.ui.drafts`, the window's size and place :mod:`~wristviewer.ui.geometry`.
+Slow work runs in workers (:mod:`~wristviewer.ui.jobs`); torch is imported only inside those
+jobs.
 """
 
 from __future__ import annotations
@@ -16,19 +19,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from wristviewer.ai.registry import BUNDLE_SUFFIX
-from wristviewer.imaging import SkippedFile, Study
+from wristviewer.imaging import Study
+from wristviewer.ui import drafts, geometry
 from wristviewer.ui.actions import RECENT, build_menus
 from wristviewer.ui.analysis import AnalysisController
 from wristviewer.ui.dialogs import image_info
 from wristviewer.ui.enhance import EnhanceController
+from wristviewer.ui.geometry import initial_size as initial_size  # re-exported
 from wristviewer.ui.grouping import GroupingController
-from wristviewer.ui.jobs import load_job
 from wristviewer.ui.measure_tools import MeasureController
+from wristviewer.ui.opening import OpeningController
 from wristviewer.ui.patient_banner import PatientBanner
 from wristviewer.ui.second_opinion import SecondOpinionController
 from wristviewer.ui.settings import ViewerSettings, anonymous
@@ -46,20 +51,6 @@ if TYPE_CHECKING:
     from wristviewer.ui.teaching import TeachingWindow
 
 log = logging.getLogger(__name__)
-
-#: the size a fresh profile opens at on a screen with room for it
-PREFERRED_SIZE = QSize(1600, 1000)
-#: a fresh window takes at most this fraction of the screen's available area
-SCREEN_FRACTION = 0.9
-
-
-def initial_size(available: QSize, preferred: QSize = PREFERRED_SIZE) -> QSize:
-    """The size a window without saved geometry opens at: ``preferred``, but never more than
-    :data:`SCREEN_FRACTION` of the screen's ``available`` area (1152×648 on 1280×720)."""
-    return QSize(
-        min(preferred.width(), int(available.width() * SCREEN_FRACTION)),
-        min(preferred.height(), int(available.height() * SCREEN_FRACTION)),
-    )
 
 
 class MainWindow(QMainWindow):
@@ -93,8 +84,6 @@ class MainWindow(QMainWindow):
         self.last_anonymised: AnonymisedStudy | None = None
         self.teaching_window: TeachingWindow | None = None
         self.dialogs = WindowDialogs(self)
-        self._load_worker: Worker | None = None
-        self._loading = 0
         self._closing = False
         self.persist_settings = True  # False for --screenshot: leave the user's settings alone
         self.quiet_errors = False  # True: errors go to the status bar only, no message box
@@ -106,7 +95,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect_state()
         self.fit_to_screen()
-        self._restore_geometry()
+        geometry.restore_geometry(self, self.settings.geometry)
         self.refresh_models()
 
     # construction -----------------------------------------------------------------------
@@ -154,6 +143,11 @@ class MainWindow(QMainWindow):
         self.analysis.models_found.connect(self.models_found)
         self.analysis.analysis_finished.connect(self.analysis_finished)
         self.analysis.busy_changed.connect(self._update_busy)
+        self.opening = OpeningController(
+            self.state, self.settings, self.workers, self.status_bar, self.enhance, parent=self
+        )
+        self.opening.studies_loaded.connect(self.studies_loaded)
+        self.opening.busy_changed.connect(self._update_busy)
 
     def _build_menus(self) -> None:
         self.actions_by_id, submenus = build_menus(self)
@@ -211,25 +205,9 @@ class MainWindow(QMainWindow):
         names = [str(p) for p in paths]
         if not names or not self.confirm_drafts("open"):
             return None
-        log.info("opening %d path(s)%s", len(names), " as one study" if one_study else "")
-        self.settings.add_recent(names)
-        first = Path(names[0])
-        self.settings.last_folder = str(first if first.is_dir() else first.parent)
+        worker = self.opening.open(names, one_study)
         self._fill_recent_menu()
-        self._loading += 1
-        self._load_worker = self.workers.submit(
-            load_job,
-            names,
-            one_study,
-            _connect={
-                "progress": self.status_bar.set_progress,
-                "returned": self._on_loaded,
-                "errored": lambda exc: self.report_error("Could not open the files", exc),
-                "finished": self._on_loading_finished,
-            },
-        )
-        self._set_busy(f"Reading {len(names)} item(s)…")
-        return self._load_worker
+        return worker
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -237,28 +215,6 @@ class MainWindow(QMainWindow):
             action = self.recent_menu.addAction(path)
             action.triggered.connect(lambda _=False, p=path: self.open_paths([p]))
         self.recent_menu.setEnabled(bool(self.settings.recent))
-
-    def _on_loaded(self, result: tuple[list[Study], list[SkippedFile]]) -> None:
-        studies, skipped = result
-        log.info(
-            "read %d study(ies), %d view(s), %d skipped",
-            len(studies),
-            sum(len(s.views) for s in studies),
-            len(skipped),
-        )
-        self.enhance.forget()
-        self.state.set_studies(studies, skipped)
-        if not studies:
-            self.state.status.show(
-                "Nothing could be opened"
-                + (f": {len(skipped)} file(s) skipped" if skipped else ".")
-            )
-        self.studies_loaded.emit()
-
-    def _on_loading_finished(self) -> None:
-        self._loading -= 1
-        self.status_bar.set_indeterminate()  # the reading's last fraction is no one else's
-        self._update_busy()
 
     # studies and views --------------------------------------------------------------------
     def _on_current_changed(self, index: int) -> None:
@@ -316,9 +272,7 @@ class MainWindow(QMainWindow):
         """Stop reading files and the AI run, whichever are going (and a measurement being
         placed)."""
         self.state.measurements.cancel()
-        if self._load_worker is not None and not self._load_worker.is_done:
-            self._load_worker.cancel()
-            self.state.status.show("Reading cancelled.")
+        self.opening.cancel()
         self.analysis.cancel()
 
     def install_bundle(self, path: str | Path) -> Worker:
@@ -343,17 +297,14 @@ class MainWindow(QMainWindow):
         if not self._closing and self.isVisible() and not self.quiet_errors:
             QMessageBox(QMessageBox.Icon.Warning, "WristViewer", sentence, parent=self).open()
 
-    def _set_busy(self, message: str) -> None:
-        self.state.status.show(message)
-        self.status_bar.set_indeterminate()  # until a job reports progress
-        self._update_busy()
-
     def _update_busy(self) -> None:
         self.state.status.set_busy(self.is_busy())
 
     def is_busy(self) -> bool:
         """True while any job is queued or running (reading, CLAHE, models, inference)."""
-        return bool(self._loading or self.analysis.busy or self.enhance.busy or self.workers.active)
+        return bool(
+            self.opening.loading or self.analysis.busy or self.enhance.busy or self.workers.active
+        )
 
     # drag and drop ------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
@@ -377,28 +328,17 @@ class MainWindow(QMainWindow):
     # geometry, settings, shutdown ---------------------------------------------------------
     def available_geometry(self) -> QRect:
         """The available area (without task bars) of the screen the window is on."""
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        return screen.availableGeometry() if screen is not None else QRect(0, 0, 1600, 1000)
+        return geometry.available_geometry(self)
 
     def fit_to_screen(self, available: QRect | None = None) -> None:
         """Open size for a fresh profile: :func:`initial_size` of ``available`` (default: this
         screen's available area), centred in it."""
-        area = available if available is not None else self.available_geometry()
-        size = initial_size(area.size())
-        self.resize(size)
-        frame = QRect(0, 0, size.width(), size.height())
-        frame.moveCenter(area.center())
-        self.move(frame.topLeft())
-
-    def _restore_geometry(self) -> None:
-        if self.settings.geometry:
-            self.restoreGeometry(QByteArray.fromBase64(self.settings.geometry.encode("ascii")))
-            area = self.available_geometry()
-            if self.width() > area.width() or self.height() > area.height():
-                self.fit_to_screen(area)  # saved on a larger screen than this one
+        geometry.fit_to_screen(
+            self, available if available is not None else self.available_geometry()
+        )
 
     def save_settings(self) -> None:
-        self.settings.geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
+        self.settings.geometry = geometry.saved_geometry(self)
         self.settings.set_clahe(self.state.clahe)
         self.settings.heatmap_opacity = self.state.heatmap_opacity
         self.settings.heatmap_visible = self.state.heatmap_visible
@@ -410,54 +350,16 @@ class MainWindow(QMainWindow):
     def ask_about_drafts(
         self, studies: Sequence[Study], then: str = "close"
     ) -> QMessageBox.StandardButton:
-        """Save (submit the reads as ticked), Discard or Cancel, for reads begun and not
-        submitted in ``studies``, before ``then`` ("close", "open": other files replace the
-        studies). Save is offered only when each has an answer ticked."""
-        numbers = ", ".join(str(self.state.studies.index(s) + 1) for s in studies)
-        one = len(studies) == 1
-        complete = all(self.state.draft(s).read is not None for s in studies)
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "WristViewer",
-            f"Your read of study {numbers} is not submitted."
-            if one
-            else f"Your reads of studies {numbers} are not submitted.",
-            parent=self,
-        )
-        buttons = QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
-        if complete:
-            buttons |= QMessageBox.StandardButton.Save
-        box.setStandardButtons(buttons)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        it = "it" if one else "them"
-        box.setInformativeText(
-            f"Submit {it} as ticked, discard {it}, or go back to {it}?"
-            if complete
-            else f"Discard {it}, or go back and tick an answer?"
-        )
-        if complete:
-            box.button(QMessageBox.StandardButton.Save).setText(f"Submit and {then}")
-        box.button(QMessageBox.StandardButton.Discard).setText(f"Discard and {then}")
-        return QMessageBox.StandardButton(box.exec())
+        """:func:`wristviewer.ui.drafts.ask_about_drafts` over this window."""
+        return drafts.ask_about_drafts(self, self.state, studies, then)
 
     def confirm_drafts(self, then: str = "close") -> bool:
         """True when the window may ``then`` close (or open other studies): no read begun and
         unsubmitted, or the physician submitted or discarded them; Cancel goes back to the
         first such study."""
-        studies = self.state.unsubmitted_drafts()
-        if not studies:
-            return True
-        answer = self.ask_about_drafts(studies, then)
-        if answer == QMessageBox.StandardButton.Save:
-            submitted = self.state.submit_drafts()
-            log.info("%d draft read(s) submitted (%s)", submitted, then)
-            return True
-        if answer == QMessageBox.StandardButton.Discard:
-            log.info("%d draft read(s) discarded (%s)", len(studies), then)
-            return True
-        self.state.set_current(self.state.studies.index(studies[0]))
-        self.read_panel.note_edit.setFocus()
-        return False
+        return drafts.confirm_drafts(
+            self.state, self.ask_about_drafts, self.read_panel.note_edit.setFocus, then
+        )
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         if not self._closing and not self.confirm_drafts():

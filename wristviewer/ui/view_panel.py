@@ -31,6 +31,7 @@ from wristviewer.imaging import Radiograph, View, apply_window
 from wristviewer.imaging.measure import value_scale, window_text
 from wristviewer.ui.measure_tools import MeasurementOverlay
 from wristviewer.viewer import DisplayState, ViewerState
+from wristviewer.viewer.display import display_point
 
 VIEW_LABELS: dict[View, str] = {
     View.PA: "PA",
@@ -72,20 +73,14 @@ def display_rect(
     """Where a rectangle (left, top, width, height) in the radiograph's pixel coordinates lies
     on the displayed image, after :func:`display_transform` (rotation, then flips).
 
-    ``rows``/``cols``: the radiograph's size. A quarter turn clockwise takes the point (x, y)
-    of an image ``h`` rows tall to (h - y, x), as ``np.rot90(k=-1)`` does to the pixels.
+    ``rows``/``cols``: the radiograph's size; both corners go through the one point mapping,
+    :func:`wristviewer.viewer.display.display_point`.
     """
     x0, y0, width, height = rect
-    x1, y1 = x0 + width, y0 + height
-    h, w = float(rows), float(cols)
-    for _ in range(state.rotation % 4):
-        x0, y0, x1, y1 = h - y1, x0, h - y0, x1
-        h, w = w, h
-    if state.flip_horizontal:
-        x0, x1 = w - x1, w - x0
-    if state.flip_vertical:
-        y0, y1 = h - y1, h - y0
-    return x0, y0, x1 - x0, y1 - y0
+    (ax, ay), (bx, by) = (
+        display_point(corner, rows, cols, state) for corner in ((x0, y0), (x0 + width, y0 + height))
+    )
+    return min(ax, bx), min(ay, by), abs(bx - ax), abs(by - ay)
 
 
 _GREY = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
